@@ -1,0 +1,1 @@
+//! The Vapi server-URL protocol (VAPI.md). Filled in by the webhook work.
