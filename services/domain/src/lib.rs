@@ -1,3 +1,3 @@
-//! Pure business decisions for VoiceAppoint: no I/O, time and ids come in as arguments.
+//! Pure business decisions for `VoiceAppoint`: no I/O, time and ids come in as arguments.
 
 pub mod scheduling;
