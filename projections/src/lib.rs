@@ -1,0 +1,59 @@
+//! Projections: the runtime that feeds read models from JetStream (with exactly-once application via
+//! checkpoints), rebuilds from the event store, and the read models themselves.
+
+pub mod event_counts;
+pub mod rebuild;
+pub mod runtime;
+
+use futures::future::BoxFuture;
+use sqlx::PgConnection;
+use store::StoredEvent;
+
+pub use runtime::{ProjectorRunner, RunnerConfig};
+
+/// A read model fed by events. `apply` runs inside the projector's transaction and must only touch the
+/// projector's own tables, by unqualified name (a rebuild points `search_path` at fresh copies).
+pub trait Projector: Send + Sync + 'static {
+    /// Stable name: durable consumer, checkpoint row and metrics label.
+    fn name(&self) -> &'static str;
+    /// The read-model tables this projector owns and rebuilds together.
+    fn tables(&self) -> &'static [&'static str];
+    /// Applies one event. Events the projector does not care about are ignored.
+    fn apply<'a>(
+        &'a self,
+        conn: &'a mut PgConnection,
+        event: &'a StoredEvent,
+    ) -> BoxFuture<'a, Result<(), sqlx::Error>>;
+}
+
+/// Every projector of the platform, by name.
+pub fn all() -> Vec<std::sync::Arc<dyn Projector>> {
+    vec![std::sync::Arc::new(event_counts::EventCounts)]
+}
+
+/// Looks a projector up by name.
+pub fn by_name(name: &str) -> Option<std::sync::Arc<dyn Projector>> {
+    all().into_iter().find(|p| p.name() == name)
+}
+
+/// Errors of the projection runtime.
+#[derive(Debug, thiserror::Error)]
+pub enum ProjectionError {
+    #[error("stream {stream_id} jumped from version {applied} to {got} in projector {projector}")]
+    Gap {
+        projector: String,
+        stream_id: String,
+        applied: i64,
+        got: i64,
+    },
+    #[error("message from another event store ({0}) ignored")]
+    ForeignMessage(uuid::Uuid),
+    #[error(transparent)]
+    Store(#[from] store::StoreError),
+    #[error(transparent)]
+    Bus(#[from] store::bus::BusError),
+    #[error(transparent)]
+    Database(#[from] sqlx::Error),
+    #[error(transparent)]
+    Decode(#[from] serde_json::Error),
+}

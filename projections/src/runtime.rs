@@ -1,0 +1,304 @@
+//! The projector runtime: consume JetStream, apply to read models, checkpoint in the same transaction.
+//!
+//! Exactly-once application comes from Postgres, not from NATS: every batch's read-model changes and the
+//! checkpoint commit together, and anything at or below the checkpoint is skipped. Messages must arrive
+//! in JetStream sequence order with no hole (the relay publishes gaplessly); if a sequence is skipped —
+//! a redelivery after a crash can come out of order — the runner recreates its consumer at the
+//! checkpoint instead of applying out of order.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_nats::jetstream::{self, consumer};
+use futures::{FutureExt, StreamExt};
+use sqlx::{PgConnection, Row};
+use store::bus::{self, BusConfig};
+use store::{EventStore, FeedPosition, StoredEvent};
+use tokio_util::sync::CancellationToken;
+
+use crate::{ProjectionError, Projector};
+
+/// Tuning of one runner.
+#[derive(Debug, Clone)]
+pub struct RunnerConfig {
+    pub batch_size: usize,
+}
+
+impl Default for RunnerConfig {
+    fn default() -> Self {
+        Self { batch_size: 500 }
+    }
+}
+
+/// Runs one projector against JetStream until shut down.
+pub struct ProjectorRunner {
+    store: EventStore,
+    js: jetstream::Context,
+    bus: BusConfig,
+    projector: Arc<dyn Projector>,
+    cfg: RunnerConfig,
+}
+
+/// What a checkpoint row says.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Checkpoint {
+    pub position: FeedPosition,
+    pub stream_seq: u64,
+}
+
+impl ProjectorRunner {
+    pub fn new(
+        store: EventStore,
+        js: jetstream::Context,
+        bus: BusConfig,
+        projector: Arc<dyn Projector>,
+        cfg: RunnerConfig,
+    ) -> Self {
+        Self {
+            store,
+            js,
+            bus,
+            projector,
+            cfg,
+        }
+    }
+
+    /// Consumes and applies until `shutdown`; transient NATS or Postgres failures are retried.
+    pub async fn run(self, shutdown: CancellationToken) -> Result<(), ProjectionError> {
+        let name = self.projector.name();
+        let mut backoff = Duration::from_millis(100);
+        while !shutdown.is_cancelled() {
+            match self.consume(&shutdown).await {
+                Ok(()) => backoff = Duration::from_millis(100),
+                Err(err @ (ProjectionError::Gap { .. } | ProjectionError::Bus(bus::BusError::ForeignStream { .. }))) => {
+                    tracing::error!(projector = name, error = %err, "projector stopped");
+                    return Err(err);
+                }
+                Err(err) => {
+                    tracing::warn!(projector = name, error = %err, "projector interrupted; retrying");
+                    tokio::select! {
+                        () = shutdown.cancelled() => {}
+                        () = tokio::time::sleep(backoff) => {}
+                    }
+                    backoff = (backoff * 2).min(Duration::from_secs(2));
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// One consumer session: (re)create the durable consumer at the checkpoint, then apply batches.
+    /// Returns `Ok` when the consumer must be recreated (a sequence hole) or on shutdown.
+    async fn consume(&self, shutdown: &CancellationToken) -> Result<(), ProjectionError> {
+        let name = self.projector.name();
+        let checkpoint = load_checkpoint(self.store.pool(), name).await?;
+        let stream = bus::ensure_stream(&self.js, &self.bus, self.store.identity()).await?;
+        let durable = format!("proj_{name}");
+        // The checkpoint in Postgres is the truth; the consumer is recreated to start right after it.
+        let _ = stream.delete_consumer(&durable).await;
+        let consumer: consumer::PullConsumer = stream
+            .create_consumer(consumer::pull::Config {
+                durable_name: Some(durable),
+                ack_policy: consumer::AckPolicy::All,
+                deliver_policy: consumer::DeliverPolicy::ByStartSequence {
+                    start_sequence: checkpoint.stream_seq + 1,
+                },
+                filter_subject: self.bus.all_events(),
+                max_ack_pending: 20_000,
+                ..Default::default()
+            })
+            .await
+            .map_err(bus::BusError::nats)?;
+        let mut messages = consumer
+            .stream()
+            .max_messages_per_batch(self.cfg.batch_size)
+            .heartbeat(Duration::from_secs(2))
+            .messages()
+            .await
+            .map_err(bus::BusError::nats)?;
+        let mut next_seq = checkpoint.stream_seq + 1;
+        let mut last_pending_check = tokio::time::Instant::now();
+        loop {
+            let first = tokio::select! {
+                () = shutdown.cancelled() => return Ok(()),
+                m = messages.next() => m,
+            };
+            let Some(first) = first else { return Ok(()) };
+            let mut batch = vec![first.map_err(bus::BusError::nats)?];
+            while batch.len() < self.cfg.batch_size {
+                match messages.next().now_or_never() {
+                    Some(Some(Ok(m))) => batch.push(m),
+                    _ => break,
+                }
+            }
+            let mut events = Vec::with_capacity(batch.len());
+            for msg in &batch {
+                let seq = msg.info().map_err(bus::BusError::nats)?.stream_sequence;
+                if seq < next_seq {
+                    continue;
+                }
+                if seq > next_seq {
+                    tracing::warn!(projector = name, seq, next_seq, "sequence hole; recreating consumer");
+                    return Ok(());
+                }
+                next_seq += 1;
+                events.push((seq, self.decode(msg)?));
+            }
+            if let Some(&(last_seq, _)) = events.last() {
+                let evs: Vec<StoredEvent> = events.into_iter().map(|(_, e)| e).collect();
+                let mut tx = self.store.pool().begin().await?;
+                apply_batch(&mut tx, self.projector.as_ref(), name, &evs, Some(last_seq)).await?;
+                tx.commit().await?;
+                record_lag(name, evs.last());
+            }
+            if let Some(last) = batch.last() {
+                last.ack().await.map_err(bus::BusError::nats)?;
+            }
+            if last_pending_check.elapsed() > Duration::from_secs(2) {
+                last_pending_check = tokio::time::Instant::now();
+                if let Ok(info) = consumer.clone().info().await {
+                    metrics::gauge!("va_projector_pending_events", "projector" => name)
+                        .set(info.num_pending as f64);
+                }
+            }
+        }
+    }
+
+    fn decode(&self, msg: &jetstream::Message) -> Result<StoredEvent, ProjectionError> {
+        let headers = msg
+            .headers
+            .as_ref()
+            .ok_or_else(|| bus::BusError::BadHeaders("no headers".into()))?;
+        let (store_id, _) = bus::position_from_headers(headers)?;
+        if store_id != self.store.identity().store_id {
+            return Err(ProjectionError::ForeignMessage(store_id));
+        }
+        Ok(serde_json::from_slice(&msg.payload)?)
+    }
+}
+
+fn record_lag(name: &'static str, last: Option<&StoredEvent>) {
+    if let Some(last) = last {
+        #[expect(clippy::disallowed_methods, reason = "lag is measured against the wall clock")]
+        let lag = (chrono::Utc::now() - last.recorded_at).num_milliseconds();
+        metrics::gauge!("va_projector_lag_seconds", "projector" => name).set(lag as f64 / 1000.0);
+        metrics::gauge!("va_projector_position", "projector" => name)
+            .set(last.global_position as f64);
+    }
+}
+
+/// Reads a projector's checkpoint (zero when it has none).
+pub async fn load_checkpoint(
+    pool: &sqlx::PgPool,
+    key: &str,
+) -> Result<Checkpoint, sqlx::Error> {
+    let row = sqlx::query(
+        "select epoch, tx_id, global_position, stream_seq from projector_checkpoints where projector = $1",
+    )
+    .bind(key)
+    .fetch_optional(pool)
+    .await?;
+    Ok(row.map_or_else(Checkpoint::default, |r| Checkpoint {
+        position: FeedPosition {
+            epoch: r.get("epoch"),
+            tx_id: r.get("tx_id"),
+            global_position: r.get("global_position"),
+        },
+        stream_seq: u64::try_from(r.get::<i64, _>("stream_seq")).unwrap_or(0),
+    }))
+}
+
+/// Applies events (in feed order) for checkpoint `key` inside the caller's transaction: skips what is
+/// at or below the checkpoint or already applied to its stream, refuses a hole in a stream, and moves
+/// the checkpoint. Returns how many events were applied.
+pub async fn apply_batch(
+    conn: &mut PgConnection,
+    projector: &dyn Projector,
+    key: &str,
+    events: &[StoredEvent],
+    stream_seq: Option<u64>,
+) -> Result<usize, ProjectionError> {
+    sqlx::query("set local va.tenant_id = '*'").execute(&mut *conn).await?;
+    sqlx::query("insert into projector_checkpoints (projector) values ($1) on conflict do nothing")
+        .bind(key)
+        .execute(&mut *conn)
+        .await?;
+    let row = sqlx::query(
+        "select epoch, tx_id, global_position from projector_checkpoints where projector = $1 for update",
+    )
+    .bind(key)
+    .fetch_one(&mut *conn)
+    .await?;
+    let checkpoint = FeedPosition {
+        epoch: row.get("epoch"),
+        tx_id: row.get("tx_id"),
+        global_position: row.get("global_position"),
+    };
+    let streams: Vec<&str> = events.iter().map(|e| e.stream_id.as_str()).collect();
+    let mut versions: std::collections::HashMap<String, i64> = sqlx::query_as(
+        "select stream_id, version from projector_stream_versions \
+         where projector = $1 and stream_id = any($2)",
+    )
+    .bind(key)
+    .bind(&streams)
+    .fetch_all(&mut *conn)
+    .await?
+    .into_iter()
+    .collect();
+    let mut applied = 0;
+    let mut last = None;
+    for event in events {
+        if event.position() <= checkpoint {
+            continue;
+        }
+        let known = versions.get(&event.stream_id).copied().unwrap_or(0);
+        if event.stream_version <= known {
+            continue;
+        }
+        if event.stream_version != known + 1 {
+            return Err(ProjectionError::Gap {
+                projector: key.to_owned(),
+                stream_id: event.stream_id.clone(),
+                applied: known,
+                got: event.stream_version,
+            });
+        }
+        projector.apply(&mut *conn, event).await?;
+        versions.insert(event.stream_id.clone(), event.stream_version);
+        applied += 1;
+        last = Some(event);
+    }
+    if let Some(last) = last {
+        let (ids, vers): (Vec<String>, Vec<i64>) = versions.into_iter().unzip();
+        sqlx::query(
+            "insert into projector_stream_versions (projector, stream_id, version) \
+             select $1, * from unnest($2::text[], $3::bigint[]) \
+             on conflict (projector, stream_id) do update set version = excluded.version",
+        )
+        .bind(key)
+        .bind(&ids)
+        .bind(&vers)
+        .execute(&mut *conn)
+        .await?;
+        let p = last.position();
+        sqlx::query(
+            "update projector_checkpoints set epoch = $2, tx_id = $3, global_position = $4, \
+             last_recorded_at = $5, updated_at = now() where projector = $1",
+        )
+        .bind(key)
+        .bind(p.epoch)
+        .bind(p.tx_id)
+        .bind(p.global_position)
+        .bind(last.recorded_at)
+        .execute(&mut *conn)
+        .await?;
+    }
+    if let Some(seq) = stream_seq {
+        sqlx::query("update projector_checkpoints set stream_seq = greatest(stream_seq, $2) where projector = $1")
+            .bind(key)
+            .bind(i64::try_from(seq).unwrap_or(i64::MAX))
+            .execute(&mut *conn)
+            .await?;
+    }
+    Ok(applied)
+}

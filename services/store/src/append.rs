@@ -1,0 +1,379 @@
+//! Appending events: optimistic concurrency per stream, several streams in one transaction, idempotency
+//! by event id, the hash chain, and a hook for extra SQL (the booking guard) in the same transaction.
+//!
+//! Ordering rule: the stream-head compare-and-set is the transaction's first write. Postgres assigns a
+//! transaction id at the first write, so a later version of a stream always has a larger `tx_id` than an
+//! earlier one, and the feed — ordered by `tx_id` — delivers each stream in order.
+
+use std::fmt;
+
+use chrono::{DateTime, Utc};
+use futures::future::BoxFuture;
+use sqlx::{PgConnection, Row};
+use uuid::Uuid;
+
+use crate::error::violated_constraint;
+use crate::hash::{self, GENESIS, Hashed};
+use crate::{EventStore, NewEvent, StoreError};
+
+/// What the caller believes about a stream's version before appending.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ExpectedVersion {
+    /// Append whatever the version is.
+    Any,
+    /// The stream must not exist yet.
+    NoStream,
+    /// The stream must be exactly at this version (its last event's version).
+    Exact(i64),
+}
+
+impl fmt::Display for ExpectedVersion {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Any => f.write_str("any"),
+            Self::NoStream => f.write_str("no stream"),
+            Self::Exact(v) => write!(f, "{v}"),
+        }
+    }
+}
+
+/// Events to append to one stream.
+#[derive(Debug, Clone)]
+pub struct StreamAppend {
+    pub stream_id: String,
+    pub expected: ExpectedVersion,
+    pub events: Vec<NewEvent>,
+}
+
+impl StreamAppend {
+    pub fn new(stream_id: impl Into<String>, expected: ExpectedVersion, events: Vec<NewEvent>) -> Self {
+        Self {
+            stream_id: stream_id.into(),
+            expected,
+            events,
+        }
+    }
+}
+
+/// Where one stream stands after an append.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AppendResult {
+    pub stream_id: String,
+    /// The version of the stream's last event after the append.
+    pub version: i64,
+    /// False when every event was already stored (an idempotent retry).
+    pub appended: bool,
+}
+
+/// Extra SQL run in the append transaction after the events are written; an error rolls everything back.
+pub type AppendHook<'h> =
+    Box<dyn for<'c> FnOnce(&'c mut PgConnection) -> BoxFuture<'c, Result<(), sqlx::Error>> + Send + 'h>;
+
+/// How often an `Any` append retries after losing a compare-and-set race.
+const ANY_RETRIES: usize = 20;
+
+enum Attempt {
+    Done(Vec<AppendResult>),
+    LostRace,
+}
+
+impl EventStore {
+    /// Appends events to one stream.
+    pub async fn append(
+        &self,
+        stream_id: &str,
+        expected: ExpectedVersion,
+        events: Vec<NewEvent>,
+    ) -> Result<AppendResult, StoreError> {
+        let mut results = self
+            .append_many(vec![StreamAppend::new(stream_id, expected, events)], None)
+            .await?;
+        results
+            .pop()
+            .ok_or_else(|| StoreError::Invariant("append returned no result".into()))
+    }
+
+    /// Appends to several streams atomically, then runs `hook` in the same transaction.
+    pub async fn append_many(
+        &self,
+        mut batches: Vec<StreamAppend>,
+        hook: Option<AppendHook<'_>>,
+    ) -> Result<Vec<AppendResult>, StoreError> {
+        // A fixed lock order across streams keeps concurrent multi-stream appends from deadlocking.
+        batches.sort_by(|a, b| a.stream_id.cmp(&b.stream_id));
+        let mut hook = hook;
+        for _ in 0..ANY_RETRIES {
+            match self.try_append(&batches, &mut hook).await {
+                Ok(Attempt::Done(results)) => return Ok(results),
+                Ok(Attempt::LostRace) => {}
+                Err(err) => return self.maybe_already_appended(&batches, err).await,
+            }
+        }
+        Err(StoreError::Conflict {
+            stream: batches.first().map(|b| b.stream_id.clone()).unwrap_or_default(),
+            expected: ExpectedVersion::Any.to_string(),
+            actual: None,
+        })
+    }
+
+    async fn try_append(
+        &self,
+        batches: &[StreamAppend],
+        hook: &mut Option<AppendHook<'_>>,
+    ) -> Result<Attempt, StoreError> {
+        let recorded_at = micros(self.clock.now());
+        let mut tx = self.pool.begin().await?;
+        let mut results = Vec::with_capacity(batches.len());
+        for (i, batch) in batches.iter().enumerate() {
+            match append_stream(&mut tx, self.identity.epoch, batch, recorded_at, i == 0).await? {
+                Some(result) => results.push(result),
+                None => return Ok(Attempt::LostRace),
+            }
+        }
+        if let Some(hook) = hook.take() {
+            hook(&mut tx).await.map_err(StoreError::Hook)?;
+        }
+        tx.commit().await?;
+        metrics::counter!("va_events_appended_total")
+            .increment(batches.iter().map(|b| b.events.len() as u64).sum());
+        Ok(Attempt::Done(results))
+    }
+
+    /// After a conflict or a duplicate event id: if every event is already stored where the request
+    /// wanted it, the append is an idempotent retry and succeeds; otherwise the error stands.
+    async fn maybe_already_appended(
+        &self,
+        batches: &[StreamAppend],
+        err: StoreError,
+    ) -> Result<Vec<AppendResult>, StoreError> {
+        let retryable = match &err {
+            StoreError::Conflict { .. } => true,
+            StoreError::Database(db) => violated_constraint(db) == Some("events_event_id_key"),
+            _ => false,
+        };
+        if !retryable {
+            return Err(err);
+        }
+        let ids: Vec<Uuid> = batches
+            .iter()
+            .flat_map(|b| b.events.iter().map(|e| e.event_id))
+            .collect();
+        let rows = sqlx::query(
+            "select event_id, stream_id, stream_version from events where event_id = any($1)",
+        )
+        .bind(&ids)
+        .fetch_all(&self.pool)
+        .await?;
+        if rows.is_empty() {
+            return Err(err);
+        }
+        let mut results = Vec::with_capacity(batches.len());
+        for batch in batches {
+            let mut version = None;
+            for event in &batch.events {
+                let row = rows
+                    .iter()
+                    .find(|r| r.get::<Uuid, _>("event_id") == event.event_id);
+                match row {
+                    Some(r) if r.get::<String, _>("stream_id") == batch.stream_id => {
+                        version = Some(r.get::<i64, _>("stream_version"));
+                    }
+                    _ => return Err(StoreError::DuplicateEventId(event.event_id)),
+                }
+            }
+            results.push(AppendResult {
+                stream_id: batch.stream_id.clone(),
+                version: version.unwrap_or(0),
+                appended: false,
+            });
+        }
+        Ok(results)
+    }
+}
+
+/// Appends one stream's events inside `tx`. `None` means an `Any` append lost a race and should retry.
+async fn append_stream(
+    tx: &mut PgConnection,
+    epoch: i32,
+    batch: &StreamAppend,
+    recorded_at: DateTime<Utc>,
+    first_in_tx: bool,
+) -> Result<Option<AppendResult>, StoreError> {
+    let head = sqlx::query(
+        "select s.version, s.head_hash, pg_current_xact_id_if_assigned() is null as fresh \
+         from (select 1) as one left join streams s on s.stream_id = $1",
+    )
+    .bind(&batch.stream_id)
+    .fetch_one(&mut *tx)
+    .await?;
+    if first_in_tx && !head.get::<bool, _>("fresh") {
+        return Err(StoreError::Invariant(
+            "the stream-head compare-and-set must be the transaction's first write".into(),
+        ));
+    }
+    let current: Option<i64> = head.get("version");
+    let conflict = || StoreError::Conflict {
+        stream: batch.stream_id.clone(),
+        expected: batch.expected.to_string(),
+        actual: current,
+    };
+    match (batch.expected, current) {
+        (ExpectedVersion::NoStream | ExpectedVersion::Exact(0), Some(_)) => return Err(conflict()),
+        (ExpectedVersion::Exact(v), Some(actual)) if v != actual => return Err(conflict()),
+        (ExpectedVersion::Exact(v), None) if v != 0 => return Err(conflict()),
+        _ => {}
+    }
+    let base = current.unwrap_or(0);
+    let prev: Vec<u8> = head
+        .get::<Option<Vec<u8>>, _>("head_hash")
+        .unwrap_or_else(|| GENESIS.to_vec());
+    let rows = EventRows::build(epoch, batch, base, &prev, recorded_at)?;
+    let new_version = base + i64::try_from(batch.events.len()).unwrap_or(i64::MAX);
+    let head_hash = rows.hash.last().cloned().unwrap_or(prev);
+    let tenant = batch.events.iter().find_map(|e| e.tenant_id);
+
+    let swapped = match current {
+        None => sqlx::query(
+            "insert into streams (stream_id, version, tenant_id, head_hash, updated_at) \
+             values ($1, $2, $3, $4, $5) on conflict (stream_id) do nothing",
+        )
+        .bind(&batch.stream_id)
+        .bind(new_version)
+        .bind(tenant)
+        .bind(&head_hash)
+        .bind(recorded_at),
+        Some(v) => sqlx::query(
+            "update streams set version = $2, head_hash = $3, updated_at = $4 \
+             where stream_id = $1 and version = $5",
+        )
+        .bind(&batch.stream_id)
+        .bind(new_version)
+        .bind(&head_hash)
+        .bind(recorded_at)
+        .bind(v),
+    }
+    .execute(&mut *tx)
+    .await?
+    .rows_affected()
+        == 1;
+    if !swapped {
+        return match batch.expected {
+            ExpectedVersion::Any => Ok(None),
+            _ => Err(conflict()),
+        };
+    }
+    if !batch.events.is_empty() {
+        rows.insert(&mut *tx).await?;
+    }
+    Ok(Some(AppendResult {
+        stream_id: batch.stream_id.clone(),
+        version: new_version,
+        appended: true,
+    }))
+}
+
+/// Column arrays for one multi-row insert.
+struct EventRows {
+    epoch: i32,
+    event_id: Vec<Uuid>,
+    stream_id: Vec<String>,
+    version: Vec<i64>,
+    event_type: Vec<String>,
+    schema_version: Vec<i32>,
+    tenant_id: Vec<Option<Uuid>>,
+    data: Vec<serde_json::Value>,
+    metadata: Vec<serde_json::Value>,
+    recorded_at: Vec<DateTime<Utc>>,
+    prev_hash: Vec<Vec<u8>>,
+    hash: Vec<Vec<u8>>,
+}
+
+impl EventRows {
+    fn build(
+        epoch: i32,
+        batch: &StreamAppend,
+        base: i64,
+        prev: &[u8],
+        recorded_at: DateTime<Utc>,
+    ) -> Result<Self, StoreError> {
+        let n = batch.events.len();
+        let mut rows = Self {
+            epoch,
+            event_id: Vec::with_capacity(n),
+            stream_id: Vec::with_capacity(n),
+            version: Vec::with_capacity(n),
+            event_type: Vec::with_capacity(n),
+            schema_version: Vec::with_capacity(n),
+            tenant_id: Vec::with_capacity(n),
+            data: Vec::with_capacity(n),
+            metadata: Vec::with_capacity(n),
+            recorded_at: Vec::with_capacity(n),
+            prev_hash: Vec::with_capacity(n),
+            hash: Vec::with_capacity(n),
+        };
+        let mut prev = prev.to_vec();
+        for (version, event) in (base + 1..).zip(&batch.events) {
+            let metadata = serde_json::to_value(&event.metadata)?;
+            let hash = hash::chain(
+                &prev,
+                &Hashed {
+                    event_id: event.event_id,
+                    stream_id: &batch.stream_id,
+                    stream_version: version,
+                    event_type: &event.event_type,
+                    schema_version: event.schema_version,
+                    tenant_id: event.tenant_id,
+                    data: &event.data,
+                    metadata: &metadata,
+                    recorded_at,
+                },
+            );
+            rows.event_id.push(event.event_id);
+            rows.stream_id.push(batch.stream_id.clone());
+            rows.version.push(version);
+            rows.event_type.push(event.event_type.clone());
+            rows.schema_version.push(event.schema_version);
+            rows.tenant_id.push(event.tenant_id);
+            rows.data.push(event.data.clone());
+            rows.metadata.push(metadata);
+            rows.recorded_at.push(recorded_at);
+            rows.prev_hash.push(std::mem::replace(&mut prev, hash.clone()));
+            rows.hash.push(hash);
+        }
+        Ok(rows)
+    }
+
+    async fn insert(self, conn: &mut PgConnection) -> Result<(), sqlx::Error> {
+        // The notification wakes the relay; several in one transaction collapse into one.
+        sqlx::query(
+            "with inserted as ( \
+               insert into events (epoch, event_id, stream_id, stream_version, event_type, \
+                 schema_version, tenant_id, data, metadata, recorded_at, prev_hash, hash) \
+               select $1, * from unnest($2::uuid[], $3::text[], $4::bigint[], $5::text[], \
+                 $6::int[], $7::uuid[], $8::jsonb[], $9::jsonb[], $10::timestamptz[], \
+                 $11::bytea[], $12::bytea[]) \
+               returning 1) \
+             select pg_notify('va_events', '') from (select count(*) from inserted) as c",
+        )
+        .bind(self.epoch)
+        .bind(self.event_id)
+        .bind(self.stream_id)
+        .bind(self.version)
+        .bind(self.event_type)
+        .bind(self.schema_version)
+        .bind(self.tenant_id)
+        .bind(self.data)
+        .bind(self.metadata)
+        .bind(self.recorded_at)
+        .bind(self.prev_hash)
+        .bind(self.hash)
+        .execute(conn)
+        .await?;
+        Ok(())
+    }
+}
+
+/// Postgres keeps microseconds; the hash must cover exactly what is stored.
+fn micros(at: DateTime<Utc>) -> DateTime<Utc> {
+    DateTime::from_timestamp_micros(at.timestamp_micros()).unwrap_or(at)
+}
