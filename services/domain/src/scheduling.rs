@@ -12,8 +12,12 @@ pub mod hours;
 pub mod resolve;
 
 pub use busy::BusyInterval;
-pub use check::{SlotError, check_bookable, is_on_grid, nearest_alternatives};
-pub use engine::{Performers, ServiceRules, Slot, SlotQuery, StaffSchedule, available_slots};
+pub use check::{
+    ALTERNATIVE_SEARCH_DAYS, SlotError, check_bookable, is_on_grid, nearest_alternatives,
+};
+pub use engine::{
+    MAX_DATES_PER_QUERY, Performers, ServiceRules, Slot, SlotQuery, StaffSchedule, available_slots,
+};
 pub use hours::{DateOverrides, HoursError, LocalInterval, WallTime, WeeklyHours, hours_on};
 pub use resolve::{
     BadInstant, ResolvedDay, UtcInterval, local_to_utc, parse_local_or_rfc3339, resolve_days,

@@ -1,7 +1,5 @@
 //! Blocking intervals (appointments, live holds, time off) indexed for O(log n) overlap queries (§7 rule 5).
 
-use std::collections::HashMap;
-
 use chrono::{DateTime, TimeDelta, Utc};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
@@ -19,11 +17,15 @@ pub struct BusyInterval {
 }
 
 impl BusyInterval {
-    /// The interval as it blocks: `[start − before, end + after)`.
+    /// The interval as it blocks: `[start − before, end + after)` (saturating at chrono's limits).
     pub fn widened(&self) -> (DateTime<Utc>, DateTime<Utc>) {
         (
-            self.start - minutes(self.buffer_before_minutes),
-            self.end + minutes(self.buffer_after_minutes),
+            self.start
+                .checked_sub_signed(minutes(self.buffer_before_minutes))
+                .unwrap_or(DateTime::<Utc>::MIN_UTC),
+            self.end
+                .checked_add_signed(minutes(self.buffer_after_minutes))
+                .unwrap_or(DateTime::<Utc>::MAX_UTC),
         )
     }
 }
@@ -33,22 +35,24 @@ pub(crate) fn minutes(minutes: u32) -> TimeDelta {
     TimeDelta::minutes(i64::from(minutes))
 }
 
-/// A set of half-open intervals answering "does `[a, b)` overlap any of them?" by binary search.
-///
-/// Sorted by start with a running maximum of ends: the intervals that start before `b` are a prefix, and one
-/// of them reaches past `a` exactly when the prefix's maximum end does.
+/// Unix seconds; the hot path compares plain integers instead of `DateTime`s.
+pub(crate) type Seconds = i64;
+
+/// A set of half-open intervals (in unix seconds) answering "does `[a, b)` overlap any of them?" by binary
+/// search: sorted by start with a running maximum of ends, the intervals that start before `b` are a prefix,
+/// and one of them reaches past `a` exactly when the prefix's maximum end does.
 #[derive(Debug, Default)]
 pub(crate) struct Blocks {
-    starts: Vec<DateTime<Utc>>,
-    max_ends: Vec<DateTime<Utc>>,
+    starts: Vec<Seconds>,
+    max_ends: Vec<Seconds>,
 }
 
 impl Blocks {
-    fn build(mut intervals: Vec<(DateTime<Utc>, DateTime<Utc>)>) -> Self {
+    fn build(mut intervals: Vec<(Seconds, Seconds)>) -> Self {
         intervals.retain(|(start, end)| start < end);
         intervals.sort_unstable();
         let mut max_ends = Vec::with_capacity(intervals.len());
-        let mut running = DateTime::<Utc>::MIN_UTC;
+        let mut running = Seconds::MIN;
         for (_, end) in &intervals {
             running = running.max(*end);
             max_ends.push(running);
@@ -60,7 +64,7 @@ impl Blocks {
     }
 
     /// Whether `[start, end)` overlaps any interval of the set.
-    pub(crate) fn overlaps(&self, start: DateTime<Utc>, end: DateTime<Utc>) -> bool {
+    pub(crate) fn overlaps(&self, start: Seconds, end: Seconds) -> bool {
         let before_end = self
             .starts
             .partition_point(|block_start| *block_start < end);
@@ -68,54 +72,57 @@ impl Blocks {
     }
 }
 
+/// `[start − before, end + after)` of a busy interval in unix seconds.
+fn widened_seconds(interval: &BusyInterval) -> (Seconds, Seconds) {
+    (
+        interval.start.timestamp() - i64::from(interval.buffer_before_minutes) * 60,
+        interval.end.timestamp() + i64::from(interval.buffer_after_minutes) * 60,
+    )
+}
+
 /// Blocking intervals split by what they block.
 #[derive(Debug, Default)]
 pub(crate) struct BusyIndex {
     /// Blocks every resource (business-wide intervals; in business mode, every interval).
     pub(crate) everyone: Blocks,
-    per_staff: HashMap<Uuid, Blocks>,
+    /// Parallel to the sorted staff ids the index was built for.
+    per_staff: Vec<Blocks>,
 }
 
 impl BusyIndex {
     /// For a business without staff: the business is the only resource, so everything blocks it.
     pub(crate) fn for_business(busy: &[BusyInterval]) -> Self {
         Self {
-            everyone: Blocks::build(busy.iter().map(BusyInterval::widened).collect()),
-            per_staff: HashMap::new(),
+            everyone: Blocks::build(busy.iter().map(widened_seconds).collect()),
+            per_staff: Vec::new(),
         }
     }
 
-    /// For staff: business-wide intervals block everyone, the rest only their own staff member.
-    pub(crate) fn for_staff(busy: &[BusyInterval]) -> Self {
+    /// For staff (`sorted_staff` ascending): business-wide intervals block everyone, the rest only their
+    /// own staff member; intervals of anyone else cannot matter and are dropped.
+    pub(crate) fn for_staff(busy: &[BusyInterval], sorted_staff: &[Uuid]) -> Self {
         let mut everyone = Vec::new();
-        let mut per_staff: HashMap<Uuid, Vec<_>> = HashMap::new();
+        let mut per_staff: Vec<Vec<(Seconds, Seconds)>> = vec![Vec::new(); sorted_staff.len()];
         for interval in busy {
             match interval.resource {
-                None => everyone.push(interval.widened()),
-                Some(staff_id) => per_staff
-                    .entry(staff_id)
-                    .or_default()
-                    .push(interval.widened()),
+                None => everyone.push(widened_seconds(interval)),
+                Some(staff_id) => {
+                    if let Ok(index) = sorted_staff.binary_search(&staff_id) {
+                        per_staff[index].push(widened_seconds(interval));
+                    }
+                }
             }
         }
         Self {
             everyone: Blocks::build(everyone),
-            per_staff: per_staff
-                .into_iter()
-                .map(|(id, intervals)| (id, Blocks::build(intervals)))
-                .collect(),
+            per_staff: per_staff.into_iter().map(Blocks::build).collect(),
         }
     }
 
-    /// Whether `staff_id`'s own intervals overlap `[start, end)` (business-wide ones are checked separately).
-    pub(crate) fn staff_overlaps(
-        &self,
-        staff_id: Uuid,
-        start: DateTime<Utc>,
-        end: DateTime<Utc>,
-    ) -> bool {
+    /// Whether the own intervals of the staff member at `index` overlap `[start, end)`.
+    pub(crate) fn staff_overlaps(&self, index: usize, start: Seconds, end: Seconds) -> bool {
         self.per_staff
-            .get(&staff_id)
+            .get(index)
             .is_some_and(|blocks| blocks.overlaps(start, end))
     }
 }

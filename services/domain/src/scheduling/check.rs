@@ -53,7 +53,9 @@ pub fn check_bookable(
     }
     let date = local_date(query.tz, start);
     let engine = Engine::new(query, date, date);
-    let end = start + minutes(query.rules.duration_minutes);
+    let end = start
+        .checked_add_signed(minutes(query.rules.duration_minutes))
+        .ok_or(SlotError::OutsideHours { start })?;
     if !engine.in_hours(start, end) {
         return Err(SlotError::OutsideHours { start });
     }
@@ -89,11 +91,15 @@ pub fn is_on_grid(query: &SlotQuery<'_>, start: DateTime<Utc>) -> bool {
         .any(|(candidate, _)| *candidate == start)
 }
 
+/// How many days after the requested one are searched for alternatives (the horizon may end sooner).
+pub const ALTERNATIVE_SEARCH_DAYS: i64 = 90;
+
 /// Days searched per pass when looking for alternatives on following days.
 const ALTERNATIVE_CHUNK_DAYS: i64 = 7;
 
 /// Up to `limit` free slots near `requested_start` for the same query: that business-local day first, nearest
-/// first (earlier wins a tie), then the following days in time order up to the horizon.
+/// first (earlier wins a tie), then the following days in time order up to the horizon (at most
+/// [`ALTERNATIVE_SEARCH_DAYS`] days on).
 pub fn nearest_alternatives(
     query: &SlotQuery<'_>,
     requested_start: DateTime<Utc>,
@@ -113,7 +119,7 @@ pub fn nearest_alternatives(
     alternatives.truncate(limit);
 
     let (_, horizon) = bookable_range(query);
-    let last = local_date(query.tz, horizon);
+    let last = local_date(query.tz, horizon).min(shift(date, ALTERNATIVE_SEARCH_DAYS));
     let mut from = shift(date, 1);
     while alternatives.len() < limit && from <= last && from > date {
         let to = shift(from, ALTERNATIVE_CHUNK_DAYS - 1).min(last);

@@ -6,7 +6,7 @@ use chrono_tz::Tz;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use super::busy::{BusyIndex, BusyInterval, minutes};
+use super::busy::{BusyIndex, BusyInterval, Seconds, minutes};
 use super::hours::{DateOverrides, LocalInterval, WeeklyHours, hours_on};
 use super::resolve::{
     UtcInterval, dates, interval_to_utc, merge, resolve_open_intervals, start_of_local_date,
@@ -16,6 +16,10 @@ use super::resolve::{
 /// midnight instead of its own start. Without it a business open around the clock would have no anchor;
 /// with it the grid of a date depends only on the schedule, never on the range asked for.
 const ANCHOR_LOOKBACK_DAYS: i64 = 7;
+
+/// At most this many dates are listed per call, so a careless range or horizon cannot run for ages; callers
+/// page through longer ranges.
+pub const MAX_DATES_PER_QUERY: i64 = 400;
 
 /// The booking rules of one service.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -135,23 +139,57 @@ pub(crate) fn local_date(tz: Tz, instant: DateTime<Utc>) -> NaiveDate {
     instant.with_timezone(&tz).date_naive()
 }
 
+/// A window as unix seconds `[start, end)`.
+type Span = (Seconds, Seconds);
+
+fn spans(windows: &[UtcInterval]) -> Vec<Span> {
+    windows
+        .iter()
+        .map(|window| (window.start.timestamp(), window.end.timestamp()))
+        .collect()
+}
+
 /// One staff member's merged working windows; `None` = same as the business windows.
 struct StaffWindows {
     staff_id: Uuid,
-    windows: Option<Vec<UtcInterval>>,
+    windows: Option<Vec<Span>>,
 }
 
 /// Whether `[start, end)` lies inside one of the sorted, disjoint `windows`.
-fn inside(windows: &[UtcInterval], start: DateTime<Utc>, end: DateTime<Utc>) -> bool {
-    let after = windows.partition_point(|window| window.start <= start);
-    after > 0 && windows[after - 1].end >= end
+fn inside(windows: &[Span], start: Seconds, end: Seconds) -> bool {
+    let after = windows.partition_point(|window| window.0 <= start);
+    after > 0 && windows[after - 1].1 >= end
+}
+
+/// The merged working windows of `schedule` around `from..=to`, or `None` when they are the business's.
+fn staff_windows(
+    query: &SlotQuery<'_>,
+    schedule: &StaffSchedule,
+    from: NaiveDate,
+    to: NaiveDate,
+) -> Option<Vec<Span>> {
+    if schedule.follows_business() {
+        return None;
+    }
+    let tz = query.tz;
+    let intervals = dates(shift(from, -1), shift(to, 2))
+        .flat_map(|date| {
+            schedule
+                .hours_on(query.weekly, query.overrides, date)
+                .iter()
+                .filter_map(move |interval| interval_to_utc(tz, date, *interval))
+        })
+        .collect();
+    Some(spans(&merge(intervals)))
 }
 
 /// The prepared state for questions about business-local dates `from..=to`.
 pub(crate) struct Engine<'q> {
     query: &'q SlotQuery<'q>,
     /// Business windows from `from − lookback − 1` to `to + 2`, merged.
-    pub(crate) windows: Vec<UtcInterval>,
+    windows: Vec<UtcInterval>,
+    window_spans: Vec<Span>,
+    /// Sorted by id, without duplicates; the busy index is parallel to it.
     staff: Vec<StaffWindows>,
     busy: BusyIndex,
     duration: TimeDelta,
@@ -160,9 +198,8 @@ pub(crate) struct Engine<'q> {
 
 impl<'q> Engine<'q> {
     pub(crate) fn new(query: &'q SlotQuery<'q>, from: NaiveDate, to: NaiveDate) -> Self {
-        let tz = query.tz;
         let windows = resolve_open_intervals(
-            tz,
+            query.tz,
             query.weekly,
             query.overrides,
             shift(from, -ANCHOR_LOOKBACK_DAYS - 1),
@@ -171,32 +208,23 @@ impl<'q> Engine<'q> {
         let (staff, busy) = match query.performers {
             Performers::Business => (Vec::new(), BusyIndex::for_business(query.busy)),
             Performers::Staff(list) => {
-                let mut staff: Vec<StaffWindows> = list
-                    .iter()
+                let mut sorted: Vec<&StaffSchedule> = list.iter().collect();
+                sorted.sort_by_key(|schedule| schedule.staff_id);
+                sorted.dedup_by_key(|schedule| schedule.staff_id);
+                let ids: Vec<Uuid> = sorted.iter().map(|schedule| schedule.staff_id).collect();
+                let staff = sorted
+                    .into_iter()
                     .map(|schedule| StaffWindows {
                         staff_id: schedule.staff_id,
-                        windows: (!schedule.follows_business()).then(|| {
-                            let intervals = dates(shift(from, -1), shift(to, 2))
-                                .flat_map(|date| {
-                                    schedule
-                                        .hours_on(query.weekly, query.overrides, date)
-                                        .iter()
-                                        .filter_map(move |interval| {
-                                            interval_to_utc(tz, date, *interval)
-                                        })
-                                })
-                                .collect();
-                            merge(intervals)
-                        }),
+                        windows: staff_windows(query, schedule, from, to),
                     })
                     .collect();
-                staff.sort_by_key(|member| member.staff_id);
-                staff.dedup_by_key(|member| member.staff_id);
-                (staff, BusyIndex::for_staff(query.busy))
+                (staff, BusyIndex::for_staff(query.busy, &ids))
             }
         };
         Self {
             query,
+            window_spans: spans(&windows),
             windows,
             staff,
             busy,
@@ -244,7 +272,7 @@ impl<'q> Engine<'q> {
 
     /// Whether `[start, end)` lies inside one merged business window.
     pub(crate) fn in_hours(&self, start: DateTime<Utc>, end: DateTime<Utc>) -> bool {
-        inside(&self.windows, start, end)
+        inside(&self.window_spans, start.timestamp(), end.timestamp())
     }
 
     /// Whether `staff_id` is one of the performers.
@@ -258,10 +286,9 @@ impl<'q> Engine<'q> {
     /// business without staff, else the free staff ids, sorted.
     pub(crate) fn free_for(&self, start: DateTime<Utc>, end: DateTime<Utc>) -> Option<Vec<Uuid>> {
         let rules = self.query.rules;
-        let (blocked_from, blocked_to) = (
-            start - minutes(rules.buffer_before_minutes),
-            end + minutes(rules.buffer_after_minutes),
-        );
+        let (start, end) = (start.timestamp(), end.timestamp());
+        let blocked_from = start - i64::from(rules.buffer_before_minutes) * 60;
+        let blocked_to = end + i64::from(rules.buffer_after_minutes) * 60;
         if self.busy.everyone.overlaps(blocked_from, blocked_to) {
             return None;
         }
@@ -271,19 +298,18 @@ impl<'q> Engine<'q> {
                 let free: Vec<Uuid> = self
                     .staff
                     .iter()
-                    .filter(|member| {
+                    .enumerate()
+                    .filter(|(_, member)| {
                         inside(
-                            member.windows.as_deref().unwrap_or(&self.windows),
+                            member.windows.as_deref().unwrap_or(&self.window_spans),
                             start,
                             end,
                         )
                     })
-                    .filter(|member| {
-                        !self
-                            .busy
-                            .staff_overlaps(member.staff_id, blocked_from, blocked_to)
+                    .filter(|(index, _)| {
+                        !self.busy.staff_overlaps(*index, blocked_from, blocked_to)
                     })
-                    .map(|member| member.staff_id)
+                    .map(|(_, member)| member.staff_id)
                     .collect();
                 (!free.is_empty()).then_some(free)
             }
@@ -293,18 +319,28 @@ impl<'q> Engine<'q> {
 
 /// The earliest start allowed by the minimum notice (inclusive) and the first start the horizon excludes.
 pub(crate) fn bookable_range(query: &SlotQuery<'_>) -> (DateTime<Utc>, DateTime<Utc>) {
-    let earliest = query.now + minutes(query.rules.min_notice_minutes);
-    let horizon = query.now + TimeDelta::days(i64::from(query.rules.horizon_days));
+    let later = |by: TimeDelta| {
+        query
+            .now
+            .checked_add_signed(by)
+            .unwrap_or(DateTime::<Utc>::MAX_UTC)
+    };
+    let earliest = later(minutes(query.rules.min_notice_minutes));
+    let horizon = later(TimeDelta::days(i64::from(query.rules.horizon_days)));
     (earliest, horizon)
 }
 
-/// The bookable slots whose start falls on business-local dates `from_date..=to_date`, sorted by start (§7).
+/// The bookable slots whose start falls on business-local dates `from_date..=to_date` (at most
+/// [`MAX_DATES_PER_QUERY`] dates from the first that can hold a slot), sorted by start (§7).
 pub fn available_slots(query: &SlotQuery<'_>) -> Vec<Slot> {
     let (earliest, horizon) = bookable_range(query);
     // Dates wholly before the notice or after the horizon cannot hold a slot; skipping them also keeps an
     // absurd range from costing anything.
     let from = query.from_date.max(local_date(query.tz, earliest));
-    let to = query.to_date.min(local_date(query.tz, horizon));
+    let to = query
+        .to_date
+        .min(local_date(query.tz, horizon))
+        .min(shift(from, MAX_DATES_PER_QUERY - 1));
     if to < from {
         return Vec::new();
     }

@@ -57,12 +57,16 @@ fn in_gap_with_offset_before(tz: Tz, local: NaiveDateTime) -> DateTime<Utc> {
     let step = TimeDelta::minutes(15);
     let mut probe = local;
     for _ in 0..(4 * 24 * 2) {
-        probe -= step;
+        let Some(earlier) = probe.checked_sub_signed(step) else {
+            break;
+        };
+        probe = earlier;
         if let Some(before) = tz.from_local_datetime(&probe).latest() {
             let offset = TimeDelta::seconds(i64::from(before.offset().fix().local_minus_utc()));
-            return Utc.from_utc_datetime(&(local - offset));
+            return Utc.from_utc_datetime(&local.checked_sub_signed(offset).unwrap_or(local));
         }
     }
+    // Only reachable at the ends of chrono's calendar.
     Utc.from_utc_datetime(&local)
 }
 
@@ -71,15 +75,16 @@ pub fn start_of_local_date(tz: Tz, date: NaiveDate) -> DateTime<Utc> {
     local_to_utc(tz, date.and_time(NaiveTime::MIN))
 }
 
-/// `time` on `date` as a local date-time; `24:00` becomes the next day's midnight.
-fn wall_on(date: NaiveDate, time: WallTime) -> NaiveDateTime {
-    date.and_time(NaiveTime::MIN) + TimeDelta::minutes(i64::from(time.minutes()))
+/// `time` on `date` as a local date-time; `24:00` becomes the next day's midnight (`None` past the calendar's end).
+fn wall_on(date: NaiveDate, time: WallTime) -> Option<NaiveDateTime> {
+    date.and_time(NaiveTime::MIN)
+        .checked_add_signed(TimeDelta::minutes(i64::from(time.minutes())))
 }
 
 /// One local interval on `date` in UTC, or `None` when a DST gap makes it empty.
 pub fn interval_to_utc(tz: Tz, date: NaiveDate, interval: LocalInterval) -> Option<UtcInterval> {
-    let start = local_to_utc(tz, wall_on(date, interval.open()));
-    let end = local_to_utc(tz, wall_on(date, interval.close()));
+    let start = local_to_utc(tz, wall_on(date, interval.open())?);
+    let end = local_to_utc(tz, wall_on(date, interval.close())?);
     (start < end).then_some(UtcInterval { start, end })
 }
 

@@ -3,8 +3,10 @@
 
 mod checks;
 mod dst;
+
 mod properties;
 mod rules;
+mod timing;
 
 use chrono::{DateTime, NaiveDate, Utc, Weekday};
 use chrono_tz::Tz;

@@ -286,3 +286,26 @@ fn resolved_days_show_local_hours_and_their_utc_meaning_per_date() {
         ]
     );
 }
+
+#[test]
+fn absurd_ranges_and_horizons_answer_quickly_without_panicking() {
+    let mut given = Given::business("America/New_York", &[("09:00", "24:00")]);
+    given.rules.horizon_days = u32::MAX;
+    given.now = at("2027-01-11T00:00:00Z");
+    let query = given.query("2027-01-11", "+262142-12-31");
+
+    let slots = crate::scheduling::available_slots(&query);
+
+    // 400 dates of 15 one-hour slots each.
+    assert_eq!(slots.len(), 400 * 15);
+    assert_eq!(
+        check_bookable(&query, at("9999-12-31T23:00:00Z"), None),
+        Ok(Vec::new())
+    );
+    let never_open = Given {
+        weekly: WeeklyHours::closed(),
+        ..given
+    };
+    let query = never_open.query("2027-01-11", "2027-01-11");
+    assert!(nearest_alternatives(&query, at("2027-01-11T10:00:00Z"), 3).is_empty());
+}
