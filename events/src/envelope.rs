@@ -175,3 +175,22 @@ mod hex_bytes {
             .collect()
     }
 }
+
+impl NewEvent {
+    /// Builds an event from a variant of a stream's `#[serde(tag = "type", content = "data")]` enum.
+    pub fn tagged<E: Serialize>(
+        tenant_id: Option<Uuid>,
+        event: &E,
+        metadata: Metadata,
+    ) -> Result<Self, serde_json::Error> {
+        let (event_type, data) = crate::aggregate::encode_tagged(event)?;
+        Ok(Self {
+            event_id: Uuid::now_v7(),
+            event_type,
+            schema_version: 1,
+            tenant_id,
+            data,
+            metadata,
+        })
+    }
+}

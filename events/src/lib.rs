@@ -13,3 +13,5 @@ pub use stream::{StreamId, StreamKind};
 pub use upcast::{Upcaster, Upcasters};
 pub mod clock;
 pub use clock::{Clock, SystemClock};
+pub mod aggregate;
+pub use aggregate::Aggregate;

@@ -108,8 +108,14 @@ mod tests {
 
     #[test]
     fn a_stream_id_knows_its_kind_from_its_prefix() {
-        assert_eq!(StreamId::new(StreamKind::Call, "abc-def").kind(), StreamKind::Call);
-        assert_eq!(StreamId::from_raw("number-+15551234567").kind(), StreamKind::Number);
+        assert_eq!(
+            StreamId::new(StreamKind::Call, "abc-def").kind(),
+            StreamKind::Call
+        );
+        assert_eq!(
+            StreamId::from_raw("number-+15551234567").kind(),
+            StreamKind::Number
+        );
         assert_eq!(StreamId::from_raw("nonsense").kind(), StreamKind::Other);
     }
 }

@@ -22,7 +22,8 @@ impl Upcasters {
     /// Registers the step from `from_version` to `from_version + 1` for `event_type`.
     #[must_use]
     pub fn with(mut self, event_type: &str, from_version: i32, step: Upcaster) -> Self {
-        self.steps.insert((event_type.to_owned(), from_version), step);
+        self.steps
+            .insert((event_type.to_owned(), from_version), step);
         self
     }
 
@@ -70,7 +71,10 @@ mod tests {
             .with("BusinessRegistered", 2, v2_to_v3);
         let (version, data) = up.upcast("BusinessRegistered", 1, json!({"name": "Salon"}));
         assert_eq!(version, 3);
-        assert_eq!(data, json!({"name": "Salon", "display_name": "Salon", "locale": "en"}));
+        assert_eq!(
+            data,
+            json!({"name": "Salon", "display_name": "Salon", "locale": "en"})
+        );
     }
 
     #[test]

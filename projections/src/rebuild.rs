@@ -78,7 +78,9 @@ async fn prepare(
     sqlx::query(&format!("drop schema if exists {schema} cascade"))
         .execute(&mut *tx)
         .await?;
-    sqlx::query(&format!("create schema {schema}")).execute(&mut *tx).await?;
+    sqlx::query(&format!("create schema {schema}"))
+        .execute(&mut *tx)
+        .await?;
     for table in projector.tables() {
         sqlx::query(&format!(
             "create table {schema}.{table} (like public.{table} including all)"
@@ -113,7 +115,9 @@ async fn swap(
 ) -> Result<(), sqlx::Error> {
     let name = projector.name();
     for table in projector.tables() {
-        sqlx::query(&format!("drop table public.{table}")).execute(&mut *conn).await?;
+        sqlx::query(&format!("drop table public.{table}"))
+            .execute(&mut *conn)
+            .await?;
         sqlx::query(&format!("alter table {schema}.{table} set schema public"))
             .execute(&mut *conn)
             .await?;
@@ -121,7 +125,9 @@ async fn swap(
             .execute(&mut *conn)
             .await?;
     }
-    sqlx::query(&format!("drop schema {schema}")).execute(&mut *conn).await?;
+    sqlx::query(&format!("drop schema {schema}"))
+        .execute(&mut *conn)
+        .await?;
     sqlx::query("delete from projector_stream_versions where projector = $1")
         .bind(name)
         .execute(&mut *conn)

@@ -70,7 +70,10 @@ impl ProjectorRunner {
         while !shutdown.is_cancelled() {
             match self.consume(&shutdown).await {
                 Ok(()) => backoff = Duration::from_millis(100),
-                Err(err @ (ProjectionError::Gap { .. } | ProjectionError::Bus(bus::BusError::ForeignStream { .. }))) => {
+                Err(
+                    err @ (ProjectionError::Gap { .. }
+                    | ProjectionError::Bus(bus::BusError::ForeignStream { .. })),
+                ) => {
                     tracing::error!(projector = name, error = %err, "projector stopped");
                     return Err(err);
                 }
@@ -138,7 +141,12 @@ impl ProjectorRunner {
                     continue;
                 }
                 if seq > next_seq {
-                    tracing::warn!(projector = name, seq, next_seq, "sequence hole; recreating consumer");
+                    tracing::warn!(
+                        projector = name,
+                        seq,
+                        next_seq,
+                        "sequence hole; recreating consumer"
+                    );
                     return Ok(());
                 }
                 next_seq += 1;
@@ -179,7 +187,10 @@ impl ProjectorRunner {
 
 fn record_lag(name: &'static str, last: Option<&StoredEvent>) {
     if let Some(last) = last {
-        #[expect(clippy::disallowed_methods, reason = "lag is measured against the wall clock")]
+        #[expect(
+            clippy::disallowed_methods,
+            reason = "lag is measured against the wall clock"
+        )]
         let lag = (chrono::Utc::now() - last.recorded_at).num_milliseconds();
         metrics::gauge!("va_projector_lag_seconds", "projector" => name).set(lag as f64 / 1000.0);
         metrics::gauge!("va_projector_position", "projector" => name)
@@ -188,10 +199,7 @@ fn record_lag(name: &'static str, last: Option<&StoredEvent>) {
 }
 
 /// Reads a projector's checkpoint (zero when it has none).
-pub async fn load_checkpoint(
-    pool: &sqlx::PgPool,
-    key: &str,
-) -> Result<Checkpoint, sqlx::Error> {
+pub async fn load_checkpoint(pool: &sqlx::PgPool, key: &str) -> Result<Checkpoint, sqlx::Error> {
     let row = sqlx::query(
         "select epoch, tx_id, global_position, stream_seq from projector_checkpoints where projector = $1",
     )
@@ -218,7 +226,9 @@ pub async fn apply_batch(
     events: &[StoredEvent],
     stream_seq: Option<u64>,
 ) -> Result<usize, ProjectionError> {
-    sqlx::query("set local va.tenant_id = '*'").execute(&mut *conn).await?;
+    sqlx::query("set local va.tenant_id = '*'")
+        .execute(&mut *conn)
+        .await?;
     sqlx::query("insert into projector_checkpoints (projector) values ($1) on conflict do nothing")
         .bind(key)
         .execute(&mut *conn)

@@ -46,7 +46,11 @@ pub struct StreamAppend {
 }
 
 impl StreamAppend {
-    pub fn new(stream_id: impl Into<String>, expected: ExpectedVersion, events: Vec<NewEvent>) -> Self {
+    pub fn new(
+        stream_id: impl Into<String>,
+        expected: ExpectedVersion,
+        events: Vec<NewEvent>,
+    ) -> Self {
         Self {
             stream_id: stream_id.into(),
             expected,
@@ -66,8 +70,9 @@ pub struct AppendResult {
 }
 
 /// Extra SQL run in the append transaction after the events are written; an error rolls everything back.
-pub type AppendHook<'h> =
-    Box<dyn for<'c> FnOnce(&'c mut PgConnection) -> BoxFuture<'c, Result<(), sqlx::Error>> + Send + 'h>;
+pub type AppendHook<'h> = Box<
+    dyn for<'c> FnOnce(&'c mut PgConnection) -> BoxFuture<'c, Result<(), sqlx::Error>> + Send + 'h,
+>;
 
 /// How often an `Any` append retries after losing a compare-and-set race.
 const ANY_RETRIES: usize = 20;
@@ -110,7 +115,10 @@ impl EventStore {
             }
         }
         Err(StoreError::Conflict {
-            stream: batches.first().map(|b| b.stream_id.clone()).unwrap_or_default(),
+            stream: batches
+                .first()
+                .map(|b| b.stream_id.clone())
+                .unwrap_or_default(),
             expected: ExpectedVersion::Any.to_string(),
             actual: None,
         })
@@ -337,7 +345,8 @@ impl EventRows {
             rows.data.push(event.data.clone());
             rows.metadata.push(metadata);
             rows.recorded_at.push(recorded_at);
-            rows.prev_hash.push(std::mem::replace(&mut prev, hash.clone()));
+            rows.prev_hash
+                .push(std::mem::replace(&mut prev, hash.clone()));
             rows.hash.push(hash);
         }
         Ok(rows)

@@ -147,7 +147,10 @@ impl ChainState {
             },
         );
         let problem = if version != self.version + 1 {
-            Some(format!("version {version} follows {} (an event is missing)", self.version))
+            Some(format!(
+                "version {version} follows {} (an event is missing)",
+                self.version
+            ))
         } else if stored_prev != self.prev {
             Some("prev_hash does not match the previous event's hash".to_owned())
         } else if stored_hash != computed {

@@ -77,7 +77,13 @@ impl BusConfig {
 /// NATS subject tokens may not contain `.`, `*`, `>` or whitespace.
 fn sanitize_token(s: &str) -> String {
     s.chars()
-        .map(|c| if c == '.' || c == '*' || c == '>' || c.is_whitespace() { '_' } else { c })
+        .map(|c| {
+            if c == '.' || c == '*' || c == '>' || c.is_whitespace() {
+                '_'
+            } else {
+                c
+            }
+        })
         .collect()
 }
 
@@ -158,7 +164,10 @@ pub fn headers_for(event: &StoredEvent, identity: StoreIdentity) -> HeaderMap {
     h.insert(HEADER_TX_ID, event.tx_id.to_string().as_str());
     h.insert(HEADER_POSITION, event.global_position.to_string().as_str());
     h.insert(HEADER_STREAM_ID, event.stream_id.as_str());
-    h.insert(HEADER_STREAM_VERSION, event.stream_version.to_string().as_str());
+    h.insert(
+        HEADER_STREAM_VERSION,
+        event.stream_version.to_string().as_str(),
+    );
     if let Some(tp) = &event.metadata.traceparent {
         h.insert(HEADER_TRACEPARENT, tp.as_str());
     }

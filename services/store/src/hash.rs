@@ -121,10 +121,34 @@ mod tests {
         };
         let h = chain(&GENESIS, &base);
         let other = json!({"x": 2});
-        assert_ne!(h, chain(&GENESIS, &Hashed { data: &other, ..base }));
-        let base = Hashed { data: &data, ..base };
-        assert_ne!(h, chain(&GENESIS, &Hashed { stream_version: 2, ..base }));
-        let base = Hashed { data: &data, ..base };
+        assert_ne!(
+            h,
+            chain(
+                &GENESIS,
+                &Hashed {
+                    data: &other,
+                    ..base
+                }
+            )
+        );
+        let base = Hashed {
+            data: &data,
+            ..base
+        };
+        assert_ne!(
+            h,
+            chain(
+                &GENESIS,
+                &Hashed {
+                    stream_version: 2,
+                    ..base
+                }
+            )
+        );
+        let base = Hashed {
+            data: &data,
+            ..base
+        };
         assert_ne!(h, chain(&[1; 32], &base));
     }
 }

@@ -81,10 +81,12 @@ impl EventStore {
 
     /// The current version of a stream, `None` when it has no events.
     pub async fn stream_version(&self, stream_id: &str) -> Result<Option<i64>, StoreError> {
-        Ok(sqlx::query_scalar("select version from streams where stream_id = $1")
-            .bind(stream_id)
-            .fetch_optional(&self.pool)
-            .await?)
+        Ok(
+            sqlx::query_scalar("select version from streams where stream_id = $1")
+                .bind(stream_id)
+                .fetch_optional(&self.pool)
+                .await?,
+        )
     }
 
     fn decode(&self, row: &PgRow) -> Result<StoredEvent, StoreError> {
@@ -110,5 +112,23 @@ impl EventStore {
             prev_hash: row.try_get("prev_hash")?,
             hash: row.try_get("hash")?,
         })
+    }
+}
+
+impl EventStore {
+    /// Folds a whole stream into its aggregate; returns the state and the stream's version (0 = none).
+    pub async fn load<A: events::Aggregate>(
+        &self,
+        stream_id: &str,
+    ) -> Result<(A, i64), StoreError> {
+        let events = self.read_stream_all(stream_id).await?;
+        let version = events.last().map_or(0, |e| e.stream_version);
+        let mut state = A::default();
+        for stored in &events {
+            let event: A::Event =
+                events::aggregate::decode_tagged(&stored.event_type, &stored.data)?;
+            state = state.evolve(&event);
+        }
+        Ok((state, version))
     }
 }

@@ -63,7 +63,12 @@ struct Synced {
 const LEADER_LOCK: &str = "select pg_try_advisory_lock(hashtextextended('voiceappoint-relay', 0))";
 
 impl Relay {
-    pub fn new(store: EventStore, js: jetstream::Context, bus: BusConfig, cfg: RelayConfig) -> Self {
+    pub fn new(
+        store: EventStore,
+        js: jetstream::Context,
+        bus: BusConfig,
+        cfg: RelayConfig,
+    ) -> Self {
         Self {
             store,
             js,
@@ -78,14 +83,20 @@ impl Relay {
             return Ok(());
         };
         tracing::info!(stream = %self.bus.stream_name, "relay is the leader");
-        let mut listener = PgListener::connect_with(self.store.pool()).await.map_err(StoreError::from)?;
-        listener.listen("va_events").await.map_err(StoreError::from)?;
+        let mut listener = PgListener::connect_with(self.store.pool())
+            .await
+            .map_err(StoreError::from)?;
+        listener
+            .listen("va_events")
+            .await
+            .map_err(StoreError::from)?;
         let mut backoff = Duration::from_millis(100);
         while !shutdown.is_cancelled() {
             match self.sync().await {
                 Ok(synced) => {
                     backoff = Duration::from_millis(100);
-                    self.pump(synced, &mut listener, &mut leader, &shutdown).await?;
+                    self.pump(synced, &mut listener, &mut leader, &shutdown)
+                        .await?;
                 }
                 Err(err @ RelayError::Bus(BusError::ForeignStream { .. })) => return Err(err),
                 Err(err) => {
@@ -128,14 +139,22 @@ impl Relay {
     /// Reads where JetStream stands, from its last message's headers.
     async fn sync(&self) -> Result<Synced, RelayError> {
         let mut stream = bus::ensure_stream(&self.js, &self.bus, self.store.identity()).await?;
-        let last_seq = stream.info().await.map_err(BusError::nats)?.state.last_sequence;
+        let last_seq = stream
+            .info()
+            .await
+            .map_err(BusError::nats)?
+            .state
+            .last_sequence;
         if last_seq == 0 {
             return Ok(Synced {
                 cursor: FeedPosition::START,
                 last_seq,
             });
         }
-        let msg = stream.get_raw_message(last_seq).await.map_err(BusError::nats)?;
+        let msg = stream
+            .get_raw_message(last_seq)
+            .await
+            .map_err(BusError::nats)?;
         let (store_id, cursor) = bus::position_from_headers(&msg.headers)?;
         let ours = self.store.identity().store_id;
         if store_id != ours {
@@ -164,7 +183,11 @@ impl Relay {
                 leader.ping().await.map_err(StoreError::from)?;
                 last_leader_check = tokio::time::Instant::now();
             }
-            let batch = match self.store.read_feed(synced.cursor, self.cfg.batch_size).await {
+            let batch = match self
+                .store
+                .read_feed(synced.cursor, self.cfg.batch_size)
+                .await
+            {
                 Ok(batch) => batch,
                 Err(err) => {
                     tracing::warn!(error = %err, "relay cannot read the feed; retrying");
@@ -219,7 +242,9 @@ impl Relay {
         for ack in acks {
             let ack = ack.await.map_err(BusError::nats)?;
             if ack.duplicate {
-                return Err(BusError::Nats("JetStream reported a duplicate; re-syncing".into()).into());
+                return Err(
+                    BusError::Nats("JetStream reported a duplicate; re-syncing".into()).into(),
+                );
             }
             last_seq = ack.sequence;
         }

@@ -1,0 +1,108 @@
+//! `voiceappoint`: one binary, one subcommand per role (DESIGN.md §2, §12).
+
+mod bench;
+mod config;
+mod dev;
+mod platform;
+mod seed;
+mod telemetry;
+
+use anyhow::Context;
+use clap::{Parser, Subcommand};
+
+use crate::config::Config;
+
+#[derive(Parser)]
+#[command(
+    name = "voiceappoint",
+    version,
+    about = "Phone-booking backend for Vapi voice agents"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Everything in one process for a laptop: local Postgres/NATS if needed, migrations, demo data,
+    /// API + relay + projectors.
+    Dev,
+    /// The HTTP API (REST + Vapi webhook).
+    Serve,
+    /// The relay from the event store to NATS JetStream (one leader per store).
+    Relay,
+    /// Projectors: run them (all, or one with --name), or rebuild one from the event store.
+    Project {
+        #[arg(long)]
+        name: Option<String>,
+        #[command(subcommand)]
+        action: Option<ProjectAction>,
+    },
+    /// Apply database migrations.
+    Migrate,
+    /// Audit tools.
+    Audit {
+        #[command(subcommand)]
+        action: AuditAction,
+    },
+    /// Benchmarks; figures go to BENCHMARKS.md.
+    Bench {
+        #[command(subcommand)]
+        which: bench::Which,
+    },
+}
+
+#[derive(Subcommand)]
+enum ProjectAction {
+    /// Rebuild a projector's read model from position zero and swap it in, without stopping the API.
+    Rebuild { name: String },
+}
+
+#[derive(Subcommand)]
+enum AuditAction {
+    /// Recompute the per-stream hash chains and report the first broken link of each stream.
+    Verify {
+        #[arg(long)]
+        stream: Option<String>,
+    },
+}
+
+fn main() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("starting the tokio runtime")?;
+    runtime.block_on(run(cli))
+}
+
+async fn run(cli: Cli) -> anyhow::Result<()> {
+    let config = Config::from_env()?;
+    let _telemetry = telemetry::init(&config)?;
+    match cli.command {
+        Command::Dev => dev::run(config).await,
+        Command::Serve => platform::serve(&config).await,
+        Command::Relay => platform::relay(&config).await,
+        Command::Project { name, action: None } => {
+            platform::project(&config, name.as_deref()).await
+        }
+        Command::Project {
+            action: Some(ProjectAction::Rebuild { name }),
+            ..
+        } => platform::rebuild(&config, &name).await,
+        Command::Migrate => {
+            let pool = platform::connect_db(&config).await?;
+            store::MIGRATOR
+                .run(&pool)
+                .await
+                .context("running migrations")?;
+            tracing::info!("migrations applied");
+            Ok(())
+        }
+        Command::Audit {
+            action: AuditAction::Verify { stream },
+        } => platform::audit_verify(&config, stream.as_deref()).await,
+        Command::Bench { which } => bench::run(&config, which).await,
+    }
+}

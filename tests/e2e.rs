@@ -1,0 +1,1 @@
+//! End-to-end scenarios: the real `voiceappoint` binary over HTTP against real Postgres and NATS.
