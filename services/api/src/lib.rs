@@ -2,6 +2,7 @@
 
 pub mod error;
 pub mod ops;
+pub mod testkit;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -56,7 +57,10 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .merge(ops::routes())
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
-        .layer(TimeoutLayer::new(Duration::from_secs(15)))
+        .layer(TimeoutLayer::with_status_code(
+            axum::http::StatusCode::SERVICE_UNAVAILABLE,
+            Duration::from_secs(15),
+        ))
         .layer(TraceLayer::new_for_http())
         .with_state(state)
 }
