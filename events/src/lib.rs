@@ -15,3 +15,5 @@ pub mod clock;
 pub use clock::{Clock, SystemClock};
 pub mod aggregate;
 pub use aggregate::Aggregate;
+pub mod booking;
+pub mod client;

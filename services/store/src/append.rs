@@ -386,3 +386,30 @@ impl EventRows {
 fn micros(at: DateTime<Utc>) -> DateTime<Utc> {
     DateTime::from_timestamp_micros(at.timestamp_micros()).unwrap_or(at)
 }
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+    use sqlx::PgPool;
+
+    use super::*;
+
+    #[sqlx::test(migrator = "crate::MIGRATOR")]
+    async fn the_compare_and_set_refuses_to_run_after_another_write(pool: PgPool) {
+        let mut tx = pool.begin().await.unwrap();
+        // Forces a transaction id, exactly as an earlier write would.
+        sqlx::query("select pg_current_xact_id()")
+            .execute(&mut *tx)
+            .await
+            .unwrap();
+        let batch = StreamAppend::new(
+            "other-late",
+            ExpectedVersion::NoStream,
+            vec![NewEvent::raw("T", json!({}))],
+        );
+        let err = append_stream(&mut tx, 0, &batch, chrono::DateTime::UNIX_EPOCH, true)
+            .await
+            .unwrap_err();
+        assert!(matches!(err, StoreError::Invariant(_)), "{err}");
+    }
+}
