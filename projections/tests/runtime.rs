@@ -1,0 +1,270 @@
+//! The projector runtime end to end: event store → relay → JetStream → projector → read model.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use events::NewEvent;
+use futures::FutureExt as _;
+use futures::future::BoxFuture;
+use projections::event_counts::EventCounts;
+use projections::{Projector, ProjectorRunner, RunnerConfig};
+use rand::Rng as _;
+use serde_json::json;
+use sqlx::{PgConnection, PgPool};
+use store::bus::BusConfig;
+use store::relay::{Relay, RelayConfig};
+use store::{EventStore, ExpectedVersion, StoredEvent, StreamAppend};
+use tokio::sync::oneshot;
+use tokio_util::sync::CancellationToken;
+use uuid::Uuid;
+
+/// `event_counts`, slowed down so that a kill lands in the middle of a batch's transaction.
+struct SlowCounts;
+
+impl Projector for SlowCounts {
+    fn name(&self) -> &'static str {
+        "event_counts"
+    }
+    fn tables(&self) -> &'static [&'static str] {
+        EventCounts.tables()
+    }
+    fn apply<'a>(
+        &'a self,
+        conn: &'a mut PgConnection,
+        event: &'a StoredEvent,
+    ) -> BoxFuture<'a, Result<(), sqlx::Error>> {
+        async move {
+            tokio::time::sleep(Duration::from_millis(2)).await;
+            EventCounts.apply(conn, event).await
+        }
+        .boxed()
+    }
+}
+
+struct Harness {
+    store: EventStore,
+    js: async_nats::jetstream::Context,
+    bus: BusConfig,
+    stop: CancellationToken,
+}
+
+impl Harness {
+    async fn new(pool: PgPool) -> Self {
+        let store = EventStore::open(pool).await.unwrap();
+        let nats = store::bus::connect("nats://127.0.0.1:4222").await.unwrap();
+        let js = store::bus::jetstream(nats);
+        let bus = BusConfig::unique("proj");
+        let stop = CancellationToken::new();
+        let relay = Relay::new(
+            store.clone(),
+            js.clone(),
+            bus.clone(),
+            RelayConfig {
+                batch_size: 100,
+                poll_interval: Duration::from_millis(50),
+            },
+        );
+        tokio::spawn(relay.run(stop.clone()));
+        Self {
+            store,
+            js,
+            bus,
+            stop,
+        }
+    }
+
+    fn projector(
+        &self,
+        projector: Arc<dyn Projector>,
+        batch_size: usize,
+    ) -> tokio::task::JoinHandle<()> {
+        let runner = ProjectorRunner::new(
+            self.store.clone(),
+            self.js.clone(),
+            self.bus.clone(),
+            projector,
+            RunnerConfig { batch_size },
+        );
+        let stop = self.stop.clone();
+        tokio::spawn(async move { runner.run(stop).await.unwrap() })
+    }
+
+    async fn wait_caught_up(&self) {
+        let head = self.store.feed_head().await.unwrap();
+        for _ in 0..600 {
+            let cp = projections::runtime::load_checkpoint(self.store.pool(), "event_counts")
+                .await
+                .unwrap();
+            if cp.position >= head {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        panic!("projector never caught up");
+    }
+
+    /// The read model, and what it must be, computed straight from the event log.
+    async fn counts(&self) -> Vec<(Uuid, String, String, i64)> {
+        let mut tx = self.store.pool().begin().await.unwrap();
+        sqlx::query("set local va.tenant_id = '*'")
+            .execute(&mut *tx)
+            .await
+            .unwrap();
+        sqlx::query_as(
+            "select tenant_id, stream_kind, event_type, events from event_counts order by 1, 2, 3",
+        )
+        .fetch_all(&mut *tx)
+        .await
+        .unwrap()
+    }
+
+    async fn expected_counts(&self) -> Vec<(Uuid, String, String, i64)> {
+        sqlx::query_as(
+            "select coalesce(tenant_id, '00000000-0000-0000-0000-000000000000'), split_part(stream_id, '-', 1), \
+               event_type, count(*) from events group by 1, 2, 3 order by 1, 2, 3",
+        )
+        .fetch_all(self.store.pool())
+        .await
+        .unwrap()
+    }
+}
+
+fn ev(i: u64) -> NewEvent {
+    let kinds = ["Booked", "Cancelled", "Called"];
+    NewEvent::raw(kinds[(i % 3) as usize], json!({"i": i}))
+        .with_tenant(Uuid::from_u128(u128::from(i % 4) + 1))
+}
+
+async fn append_many_events(store: &EventStore, n: u64) {
+    for i in 0..n {
+        let stream = ["booking", "call", "other"][(i % 3) as usize];
+        store
+            .append(
+                &format!("{stream}-{}", i % 11),
+                ExpectedVersion::Any,
+                vec![ev(i)],
+            )
+            .await
+            .unwrap();
+    }
+}
+
+#[sqlx::test(migrator = "store::MIGRATOR")]
+async fn a_projector_killed_mid_batch_and_restarted_ends_exactly_like_a_rebuild_from_zero(
+    pool: PgPool,
+) {
+    let h = Harness::new(pool).await;
+    let writer = {
+        let store = h.store.clone();
+        tokio::spawn(async move { append_many_events(&store, 400).await })
+    };
+    for _ in 0..6 {
+        let p = h.projector(Arc::new(SlowCounts), 25);
+        tokio::time::sleep(Duration::from_millis(rand::rng().random_range(30..200))).await;
+        p.abort();
+        let _ = p.await;
+    }
+    writer.await.unwrap();
+    let _p = h.projector(Arc::new(EventCounts), 100);
+    h.wait_caught_up().await;
+    let live = h.counts().await;
+    assert_eq!(
+        live,
+        h.expected_counts().await,
+        "the live read model double-applied or lost events"
+    );
+
+    let report = projections::rebuild::rebuild(&h.store, &EventCounts)
+        .await
+        .unwrap();
+    assert_eq!(report.events_applied, 400);
+    assert_eq!(
+        h.counts().await,
+        live,
+        "rebuild from zero differs from the live read model"
+    );
+    h.stop.cancel();
+}
+
+#[sqlx::test(migrator = "store::MIGRATOR")]
+async fn a_projector_does_not_apply_past_an_open_transaction_and_applies_everything_once_after(
+    pool: PgPool,
+) {
+    let h = Harness::new(pool).await;
+    let _p = h.projector(Arc::new(EventCounts), 100);
+    h.store
+        .append("other-a", ExpectedVersion::Any, vec![ev(0)])
+        .await
+        .unwrap();
+    h.wait_caught_up().await;
+
+    let (release, wait) = oneshot::channel::<()>();
+    let (started, is_started) = oneshot::channel::<()>();
+    let held = {
+        let store = h.store.clone();
+        tokio::spawn(async move {
+            let hook: store::AppendHook<'static> = Box::new(move |_c| {
+                Box::pin(async move {
+                    let _ = started.send(());
+                    let _ = wait.await;
+                    Ok(())
+                })
+            });
+            store
+                .append_many(
+                    vec![StreamAppend::new(
+                        "other-held",
+                        ExpectedVersion::Any,
+                        vec![ev(1)],
+                    )],
+                    Some(hook),
+                )
+                .await
+                .unwrap();
+        })
+    };
+    is_started.await.unwrap();
+    for i in 2..8 {
+        h.store
+            .append("other-later", ExpectedVersion::Any, vec![ev(i)])
+            .await
+            .unwrap();
+    }
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let total: i64 = h.counts().await.iter().map(|c| c.3).sum();
+    assert_eq!(
+        total, 1,
+        "the projector applied events committed after an open transaction"
+    );
+
+    release.send(()).unwrap();
+    held.await.unwrap();
+    h.wait_caught_up().await;
+    assert_eq!(h.counts().await, h.expected_counts().await);
+    h.stop.cancel();
+}
+
+#[sqlx::test(migrator = "store::MIGRATOR")]
+async fn a_rebuild_while_the_projector_runs_is_swapped_in_without_double_counting(pool: PgPool) {
+    let h = Harness::new(pool).await;
+    let _p = h.projector(Arc::new(EventCounts), 50);
+    append_many_events(&h.store, 150).await;
+    let writer = {
+        let store = h.store.clone();
+        tokio::spawn(async move {
+            for i in 150..300 {
+                store
+                    .append("other-during", ExpectedVersion::Any, vec![ev(i)])
+                    .await
+                    .unwrap();
+            }
+        })
+    };
+    projections::rebuild::rebuild(&h.store, &EventCounts)
+        .await
+        .unwrap();
+    writer.await.unwrap();
+    h.wait_caught_up().await;
+    assert_eq!(h.counts().await, h.expected_counts().await);
+    h.stop.cancel();
+}
