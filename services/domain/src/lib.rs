@@ -1,3 +1,4 @@
 //! Pure business decisions for `VoiceAppoint`: no I/O, time and ids come in as arguments.
 
+pub mod booking;
 pub mod scheduling;

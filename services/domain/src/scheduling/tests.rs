@@ -6,7 +6,6 @@ mod dst;
 
 mod properties;
 mod rules;
-mod timing;
 
 use chrono::{DateTime, NaiveDate, Utc, Weekday};
 use chrono_tz::Tz;
