@@ -156,9 +156,10 @@ mod hex_bytes {
     use serde::{Deserialize, Deserializer, Serializer};
 
     pub fn serialize<S: Serializer>(bytes: &[u8], s: S) -> Result<S::Ok, S::Error> {
+        use std::fmt::Write as _;
         let mut out = String::with_capacity(bytes.len() * 2);
         for b in bytes {
-            out.push_str(&format!("{b:02x}"));
+            let _ = write!(out, "{b:02x}");
         }
         s.serialize_str(&out)
     }

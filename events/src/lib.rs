@@ -16,4 +16,5 @@ pub use clock::{Clock, SystemClock};
 pub mod aggregate;
 pub use aggregate::Aggregate;
 pub mod booking;
+pub mod catalog;
 pub mod client;

@@ -2,3 +2,5 @@
 
 pub mod booking;
 pub mod scheduling;
+pub mod catalog;
+pub mod tenancy;
