@@ -165,6 +165,9 @@ mod tests {
         let (event_type, data) = encode_tagged(&event).unwrap();
         assert_eq!(event_type, "AppointmentBooked");
         assert_eq!(data["placement"]["buffer_after_minutes"], 10);
-        assert_eq!(decode_tagged::<BookingEvent>(&event_type, &data).unwrap(), event);
+        assert_eq!(
+            decode_tagged::<BookingEvent>(&event_type, &data).unwrap(),
+            event
+        );
     }
 }

@@ -1,0 +1,631 @@
+//! Hold, book, reschedule, cancel: each loads what it needs, decides with the pure domain, and appends its
+//! events together with the guard rows in one transaction. A slot taken meanwhile is decided again; a slot
+//! that is taken is recorded as `SlotRequested` + `BookingRejected` and answered 409 with alternatives.
+
+use chrono::{DateTime, TimeDelta, Utc};
+use domain::booking::{Booking, BookingCommand, SlotRequest, choose_staff, decide};
+use domain::scheduling::{
+    BusyInterval, Performers, SlotError, check_bookable, nearest_alternatives,
+};
+use events::booking::{Alternative, Placement, RequestKind, booking_stream};
+use store::{ExpectedVersion, StreamAppend};
+use uuid::Uuid;
+
+use super::guard::{self, Allocation, AllocationKind, GuardWrite, Refusal};
+use super::reply::{self, AppointmentView};
+use super::{
+    BookRequest, BookingService, BusinessCatalog, CatalogService, CommandContext, DEFAULT_HOLD,
+    HoldRequest, Reply, RescheduleRequest,
+};
+use crate::ApiError;
+
+mod outcome;
+mod support;
+
+use support::{Keyed, Step, bad_slot, booking_error, encode};
+
+/// How often a command is decided again after losing a race at commit.
+const ATTEMPTS: usize = 6;
+/// How many alternatives a rejection offers.
+pub const ALTERNATIVES: usize = 5;
+
+/// Where a new or moved booking should go.
+struct Target<'a> {
+    catalog: &'a BusinessCatalog,
+    service: &'a CatalogService,
+    start: DateTime<Utc>,
+    staff_id: Option<Uuid>,
+    /// The booking's own allocation: it does not block the booking (a reschedule onto itself).
+    own: Option<Uuid>,
+    /// Kept when free (a reschedule stays with its staff member unless told otherwise).
+    prefer: Option<Uuid>,
+}
+
+/// The booking's own events and reply, made once the placement is known.
+struct Made {
+    batch: StreamAppend,
+    /// Other streams written in the same transaction (the client's).
+    extra: Vec<StreamAppend>,
+    kind: AllocationKind,
+    expires_at: Option<DateTime<Utc>>,
+    reply: Reply,
+}
+
+impl BookingService {
+    /// Holds a free slot for a while (`POST …/holds`).
+    pub async fn hold(
+        &self,
+        catalog: &BusinessCatalog,
+        request: &HoldRequest,
+        ctx: &CommandContext,
+    ) -> Result<Reply, ApiError> {
+        let keyed = Keyed::new(catalog.business_id, ctx, "hold", request);
+        if let Some(reply) = keyed.replay(self.store().pool()).await? {
+            return Ok(reply);
+        }
+        let service = catalog.service(request.service_id)?;
+        catalog.known_staff(request.staff_id)?;
+        let ttl = request.ttl_seconds.map_or(DEFAULT_HOLD, |s| {
+            TimeDelta::seconds(i64::from(s.clamp(1, 600)))
+        });
+        let booking_id = keyed.booking_id();
+        let target = Target {
+            catalog,
+            service,
+            start: request.start,
+            staff_id: request.staff_id,
+            own: None,
+            prefer: None,
+        };
+        let step = self
+            .place(&target, &keyed, |placement, now| {
+                let expires_at = now + ttl;
+                let request = new_request(
+                    catalog,
+                    booking_id,
+                    service,
+                    target.staff_id,
+                    None,
+                    placement,
+                );
+                let events = decide(
+                    &Booking::default(),
+                    &BookingCommand::Hold {
+                        request,
+                        expires_at,
+                    },
+                    now,
+                )
+                .map_err(booking_error)?;
+                Ok(Made {
+                    batch: StreamAppend::new(
+                        booking_stream(booking_id).as_str(),
+                        ExpectedVersion::NoStream,
+                        encode(catalog, &events, ctx)?,
+                    ),
+                    extra: Vec::new(),
+                    kind: AllocationKind::Hold,
+                    expires_at: Some(expires_at),
+                    reply: reply::held(catalog, booking_id, service.id, &placement, expires_at),
+                })
+            })
+            .await?;
+        self.finish(
+            step,
+            &target,
+            &keyed,
+            ctx,
+            booking_id,
+            RequestKind::Hold,
+            None,
+        )
+        .await
+    }
+
+    /// Books an appointment (`POST …/appointments`), from a live hold when `hold_id` names one.
+    pub async fn book(
+        &self,
+        catalog: &BusinessCatalog,
+        request: &BookRequest,
+        ctx: &CommandContext,
+    ) -> Result<Reply, ApiError> {
+        let keyed = Keyed::new(catalog.business_id, ctx, "book", request);
+        if let Some(reply) = keyed.replay(self.store().pool()).await? {
+            return Ok(reply);
+        }
+        let service = catalog.service(request.service_id)?;
+        catalog.known_staff(request.staff_id)?;
+        let client = self
+            .client_batch(catalog, request.client.as_ref(), ctx)
+            .await?;
+        if let Some(hold_id) = request.hold_id
+            && let Some(reply) = self
+                .book_held(catalog, hold_id, request, client.clone(), &keyed, ctx)
+                .await?
+        {
+            return Ok(reply);
+        }
+        let booking_id = keyed.booking_id();
+        let target = Target {
+            catalog,
+            service,
+            start: request.start,
+            staff_id: request.staff_id,
+            own: None,
+            prefer: None,
+        };
+        let client_id = client.as_ref().map(|(id, _)| *id);
+        let step = self
+            .place(&target, &keyed, |placement, now| {
+                let request_ = new_request(
+                    catalog,
+                    booking_id,
+                    service,
+                    request.staff_id,
+                    client_id,
+                    placement,
+                );
+                let command = BookingCommand::Book {
+                    request: request_,
+                    notes: request.notes.clone(),
+                };
+                let events = decide(&Booking::default(), &command, now).map_err(booking_error)?;
+                Ok(Made {
+                    batch: StreamAppend::new(
+                        booking_stream(booking_id).as_str(),
+                        ExpectedVersion::NoStream,
+                        encode(catalog, &events, ctx)?,
+                    ),
+                    extra: client
+                        .iter()
+                        .filter_map(|(_, batch)| batch.clone())
+                        .collect(),
+                    kind: AllocationKind::Appointment,
+                    expires_at: None,
+                    reply: reply::booked(
+                        catalog,
+                        &AppointmentView {
+                            id: booking_id,
+                            status: "booked",
+                            service_id: service.id,
+                            placement,
+                            client_id,
+                            notes: request.notes.as_deref(),
+                        },
+                    ),
+                })
+            })
+            .await?;
+        self.finish(
+            step,
+            &target,
+            &keyed,
+            ctx,
+            booking_id,
+            RequestKind::Book,
+            client,
+        )
+        .await
+    }
+
+    /// Moves an appointment (`POST /appointments/{id}/reschedule`). Its own interval never blocks it.
+    pub async fn reschedule(
+        &self,
+        catalog: &BusinessCatalog,
+        appointment_id: Uuid,
+        request: &RescheduleRequest,
+        ctx: &CommandContext,
+    ) -> Result<Reply, ApiError> {
+        let keyed = Keyed::new(
+            catalog.business_id,
+            ctx,
+            "reschedule",
+            &(appointment_id, request),
+        );
+        if let Some(reply) = keyed.replay(self.store().pool()).await? {
+            return Ok(reply);
+        }
+        let stream = booking_stream(appointment_id);
+        let (state, version) = self.load_appointment(catalog, appointment_id).await?;
+        let service_id = state.service_id.unwrap_or_default();
+        let service = catalog
+            .services
+            .iter()
+            .find(|s| s.id == service_id)
+            .ok_or_else(|| ApiError::not_found("service"))?;
+        catalog.known_staff(request.staff_id)?;
+        let target = Target {
+            catalog,
+            service,
+            start: request.start,
+            staff_id: request.staff_id,
+            own: Some(appointment_id),
+            prefer: state.placement.and_then(|p| p.staff_id),
+        };
+        let step = self
+            .place(&target, &keyed, |placement, now| {
+                // Decided on the state loaded once; the expected version refuses it if the stream moved.
+                let events = decide(&state, &BookingCommand::Reschedule { to: placement }, now)
+                    .map_err(booking_error)?;
+                Ok(Made {
+                    batch: StreamAppend::new(
+                        stream.as_str(),
+                        ExpectedVersion::Exact(version),
+                        encode(catalog, &events, ctx)?,
+                    ),
+                    extra: Vec::new(),
+                    kind: AllocationKind::Appointment,
+                    expires_at: None,
+                    reply: Reply {
+                        status: axum::http::StatusCode::OK,
+                        body: reply::appointment_json(
+                            catalog,
+                            &AppointmentView {
+                                id: appointment_id,
+                                status: "booked",
+                                service_id,
+                                placement,
+                                client_id: state.client_id,
+                                notes: state.notes.as_deref(),
+                            },
+                        ),
+                    },
+                })
+            })
+            .await?;
+        self.finish(
+            step,
+            &target,
+            &keyed,
+            ctx,
+            appointment_id,
+            RequestKind::Reschedule,
+            None,
+        )
+        .await
+    }
+
+    /// Cancels an appointment (`POST /appointments/{id}/cancel`): its slot is free in the same transaction.
+    pub async fn cancel(
+        &self,
+        catalog: &BusinessCatalog,
+        appointment_id: Uuid,
+        reason: Option<String>,
+        ctx: &CommandContext,
+    ) -> Result<Reply, ApiError> {
+        self.end(
+            catalog,
+            appointment_id,
+            BookingCommand::Cancel { reason },
+            "cancelled",
+            ctx,
+        )
+        .await
+    }
+
+    /// Records that the client came.
+    pub async fn complete(
+        &self,
+        catalog: &BusinessCatalog,
+        appointment_id: Uuid,
+        ctx: &CommandContext,
+    ) -> Result<Reply, ApiError> {
+        self.end(
+            catalog,
+            appointment_id,
+            BookingCommand::Complete,
+            "completed",
+            ctx,
+        )
+        .await
+    }
+
+    /// Records that the client did not come.
+    pub async fn no_show(
+        &self,
+        catalog: &BusinessCatalog,
+        appointment_id: Uuid,
+        ctx: &CommandContext,
+    ) -> Result<Reply, ApiError> {
+        self.end(
+            catalog,
+            appointment_id,
+            BookingCommand::MarkNoShow,
+            "no_show",
+            ctx,
+        )
+        .await
+    }
+
+    /// Cancel, complete, no-show: the appointment ends and its allocation goes.
+    async fn end(
+        &self,
+        catalog: &BusinessCatalog,
+        appointment_id: Uuid,
+        command: BookingCommand,
+        status: &str,
+        ctx: &CommandContext,
+    ) -> Result<Reply, ApiError> {
+        let keyed = Keyed::new(catalog.business_id, ctx, status, &appointment_id);
+        if let Some(reply) = keyed.replay(self.store().pool()).await? {
+            return Ok(reply);
+        }
+        let (state, version) = self.load_appointment(catalog, appointment_id).await?;
+        let now = self.now();
+        let events = decide(&state, &command, now).map_err(booking_error)?;
+        let placement = state
+            .placement
+            .ok_or_else(|| ApiError::not_found("appointment"))?;
+        let reply = Reply {
+            status: axum::http::StatusCode::OK,
+            body: reply::appointment_json(
+                catalog,
+                &AppointmentView {
+                    id: appointment_id,
+                    status,
+                    service_id: state.service_id.unwrap_or_default(),
+                    placement,
+                    client_id: state.client_id,
+                    notes: state.notes.as_deref(),
+                },
+            ),
+        };
+        let batch = StreamAppend::new(
+            booking_stream(appointment_id).as_str(),
+            ExpectedVersion::Exact(version),
+            encode(catalog, &events, ctx)?,
+        );
+        let write = GuardWrite {
+            tenant: catalog.business_id,
+            release: vec![appointment_id],
+            insert: None,
+            idempotency: keyed.record(&reply, Some(appointment_id)),
+            now: Some(now),
+        };
+        match self
+            .store()
+            .append_many(vec![batch], Some(write.into_hook()))
+            .await
+        {
+            Ok(_) => Ok(reply),
+            Err(err) => match guard::classify(err) {
+                Refusal::KeyTaken | Refusal::Raced { .. } if keyed.is_keyed() => {
+                    keyed.replay_after_race(self.store().pool()).await
+                }
+                Refusal::Raced { .. } => Err(ApiError::new(
+                    axum::http::StatusCode::CONFLICT,
+                    "conflict",
+                    "the appointment changed concurrently; retry",
+                )),
+                Refusal::Other(err) => Err(err.into()),
+                Refusal::Overlap | Refusal::KeyTaken => {
+                    Err(ApiError::internal(&"unexpected guard refusal"))
+                }
+            },
+        }
+    }
+
+    /// An appointment of this business: 404 when unknown or another tenant's.
+    pub(crate) async fn load_appointment(
+        &self,
+        catalog: &BusinessCatalog,
+        appointment_id: Uuid,
+    ) -> Result<(Booking, i64), ApiError> {
+        let (state, version) = self
+            .store()
+            .load::<Booking>(booking_stream(appointment_id).as_str())
+            .await?;
+        if state.business_id != Some(catalog.business_id) {
+            return Err(ApiError::not_found("appointment"));
+        }
+        Ok((state, version))
+    }
+
+    /// Tries to place `target`, deciding again after each lost race, until placed or taken.
+    async fn place(
+        &self,
+        target: &Target<'_>,
+        keyed: &Keyed,
+        decide_at: impl Fn(Placement, DateTime<Utc>) -> Result<Made, ApiError>,
+    ) -> Result<Step, ApiError> {
+        let catalog = target.catalog;
+        for _ in 0..ATTEMPTS {
+            let now = self.now();
+            let allocations = guard::load(
+                self.store().pool(),
+                catalog.business_id,
+                now - TimeDelta::days(1),
+            )
+            .await?;
+            let Some(placement) = choose_placement(target, &allocations, now)? else {
+                return Ok(Step::Taken);
+            };
+            let resource = catalog.resource(placement.staff_id);
+            let made = decide_at(placement, now)?;
+            let (mut batches, mut release) = self
+                .expire_overlapping(target, &allocations, resource, &placement, now)
+                .await?;
+            if let Some(own) = target.own {
+                release.push(own);
+            }
+            let booking_id = target.own.unwrap_or_else(|| keyed.booking_id());
+            let write = GuardWrite {
+                tenant: catalog.business_id,
+                release,
+                insert: Some(Allocation {
+                    resource_id: resource,
+                    booking_id,
+                    kind: made.kind,
+                    placement,
+                    expires_at: made.expires_at,
+                }),
+                idempotency: keyed.record(&made.reply, Some(booking_id)),
+                now: Some(now),
+            };
+            batches.push(made.batch);
+            batches.extend(made.extra);
+            match self
+                .store()
+                .append_many(batches, Some(write.into_hook()))
+                .await
+            {
+                Ok(_) => return Ok(Step::Done(made.reply)),
+                Err(err) => match guard::classify(err) {
+                    Refusal::Overlap => {}
+                    Refusal::KeyTaken => return Ok(Step::KeyTaken),
+                    Refusal::Raced { stream } => {
+                        if keyed.is_keyed() && stream == booking_stream(booking_id).as_str() {
+                            return Ok(Step::KeyTaken);
+                        }
+                        if target.own.is_some() && stream == booking_stream(booking_id).as_str() {
+                            return Err(ApiError::new(
+                                axum::http::StatusCode::CONFLICT,
+                                "conflict",
+                                "the appointment changed concurrently; retry",
+                            ));
+                        }
+                    }
+                    Refusal::Other(err) => return Err(err.into()),
+                },
+            }
+        }
+        Ok(Step::Taken)
+    }
+
+    /// `HoldExpired` for every expired hold on the same resource whose interval overlaps the placement,
+    /// and their rows to release: a dead hold must not stand in a live booking's way.
+    async fn expire_overlapping(
+        &self,
+        target: &Target<'_>,
+        allocations: &[Allocation],
+        resource: Uuid,
+        placement: &Placement,
+        now: DateTime<Utc>,
+    ) -> Result<(Vec<StreamAppend>, Vec<Uuid>), ApiError> {
+        let (from, to) = guard::widened(placement);
+        let mut batches = Vec::new();
+        let mut release = Vec::new();
+        for dead in allocations.iter().filter(|a| {
+            !a.is_live(now)
+                && a.resource_id == resource
+                && Some(a.booking_id) != target.own
+                && a.during().0 < to
+                && from < a.during().1
+        }) {
+            let stream = booking_stream(dead.booking_id);
+            let (state, version) = self.store().load::<Booking>(stream.as_str()).await?;
+            if let Ok(events) = decide(&state, &BookingCommand::ExpireHold, now) {
+                let ctx = CommandContext::default();
+                batches.push(StreamAppend::new(
+                    stream.as_str(),
+                    ExpectedVersion::Exact(version),
+                    encode(target.catalog, &events, &ctx)?,
+                ));
+                release.push(dead.booking_id);
+            }
+        }
+        Ok((batches, release))
+    }
+}
+
+/// Checks the target against the live allocations and picks its staff member; `None` = taken.
+fn choose_placement(
+    target: &Target<'_>,
+    allocations: &[Allocation],
+    now: DateTime<Utc>,
+) -> Result<Option<Placement>, ApiError> {
+    let catalog = target.catalog;
+    let business_wide = catalog.business_wide();
+    let busy: Vec<BusyInterval> = allocations
+        .iter()
+        .filter(|a| a.is_live(now) && Some(a.booking_id) != target.own)
+        .map(|a| a.busy(business_wide))
+        .collect();
+    let performers = catalog.performers(target.service.id);
+    let query = catalog.query(&target.service.rules, &performers, &busy, now);
+    let free = match check_bookable(&query, target.start, target.staff_id) {
+        Ok(free) => free,
+        Err(SlotError::Unavailable { .. }) => return Ok(None),
+        Err(other) => return Err(bad_slot(&other)),
+    };
+    let staff_id = if business_wide {
+        None
+    } else if let Some(preferred) = target.prefer.filter(|p| free.contains(p)) {
+        Some(preferred)
+    } else {
+        let date = target.start.with_timezone(&catalog.timezone).date_naive();
+        choose_staff(&free, |staff_id| {
+            allocations
+                .iter()
+                .filter(|a| {
+                    a.resource_id == staff_id
+                        && a.is_live(now)
+                        && a.placement
+                            .start
+                            .with_timezone(&catalog.timezone)
+                            .date_naive()
+                            == date
+                })
+                .count()
+        })
+    };
+    let rules = &target.service.rules;
+    Ok(Some(Placement {
+        staff_id,
+        start: target.start,
+        end: target.start + TimeDelta::minutes(i64::from(rules.duration_minutes)),
+        buffer_before_minutes: rules.buffer_before_minutes,
+        buffer_after_minutes: rules.buffer_after_minutes,
+    }))
+}
+
+fn new_request(
+    catalog: &BusinessCatalog,
+    booking_id: Uuid,
+    service: &CatalogService,
+    requested_staff_id: Option<Uuid>,
+    client_id: Option<Uuid>,
+    placement: Placement,
+) -> SlotRequest {
+    SlotRequest {
+        booking_id,
+        business_id: catalog.business_id,
+        service_id: service.id,
+        requested_staff_id,
+        client_id,
+        placement,
+    }
+}
+
+/// The nearest free slots for the same service (and staff member, when one was asked for).
+pub(crate) fn alternatives(
+    target_catalog: &BusinessCatalog,
+    service: &CatalogService,
+    staff_id: Option<Uuid>,
+    own: Option<Uuid>,
+    allocations: &[Allocation],
+    start: DateTime<Utc>,
+    now: DateTime<Utc>,
+) -> Vec<Alternative> {
+    let business_wide = target_catalog.business_wide();
+    let busy: Vec<BusyInterval> = allocations
+        .iter()
+        .filter(|a| a.is_live(now) && Some(a.booking_id) != own)
+        .map(|a| a.busy(business_wide))
+        .collect();
+    let performers = match (target_catalog.performers(service.id), staff_id) {
+        (Performers::Staff(list), Some(id)) => {
+            Performers::Staff(list.into_iter().filter(|s| s.staff_id == id).collect())
+        }
+        (performers, _) => performers,
+    };
+    let query = target_catalog.query(&service.rules, &performers, &busy, now);
+    nearest_alternatives(&query, start, ALTERNATIVES)
+        .into_iter()
+        .map(|slot| Alternative {
+            start: slot.start,
+            end: slot.end,
+            staff_ids: slot.staff_ids,
+        })
+        .collect()
+}

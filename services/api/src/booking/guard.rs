@@ -1,0 +1,243 @@
+//! The write-side allocation table (DESIGN.md §7): what occupies each resource, read for decisions and
+//! written by the append hook in the same transaction as the booking events. Overlaps are refused by the
+//! `allocations_no_overlap` exclusion constraint, which is how a lost race is recognised.
+
+use chrono::{DateTime, TimeDelta, Utc};
+use domain::scheduling::BusyInterval;
+use events::booking::Placement;
+use futures::FutureExt;
+use sqlx::postgres::types::PgRange;
+use sqlx::{PgConnection, PgPool, Row};
+use store::{AppendHook, StoreError};
+use uuid::Uuid;
+
+/// The exclusion constraint that makes double booking impossible.
+pub const NO_OVERLAP: &str = "allocations_no_overlap";
+
+/// One row of `allocations`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Allocation {
+    pub resource_id: Uuid,
+    pub booking_id: Uuid,
+    pub kind: AllocationKind,
+    pub placement: Placement,
+    pub expires_at: Option<DateTime<Utc>>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AllocationKind {
+    Appointment,
+    Hold,
+}
+
+impl AllocationKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Appointment => "appointment",
+            Self::Hold => "hold",
+        }
+    }
+}
+
+impl Allocation {
+    /// Whether the row still blocks at `now` (appointments always; holds until they expire).
+    pub fn is_live(&self, now: DateTime<Utc>) -> bool {
+        self.expires_at.is_none_or(|at| at > now)
+    }
+
+    /// `[start − before, end + after)`: the interval the row occupies.
+    pub fn during(&self) -> (DateTime<Utc>, DateTime<Utc>) {
+        widened(&self.placement)
+    }
+
+    /// The row as a busy interval for the slot engine; `business_wide` when the business has no staff.
+    pub fn busy(&self, business_wide: bool) -> BusyInterval {
+        BusyInterval {
+            resource: if business_wide {
+                None
+            } else {
+                Some(self.resource_id)
+            },
+            start: self.placement.start,
+            end: self.placement.end,
+            buffer_before_minutes: self.placement.buffer_before_minutes,
+            buffer_after_minutes: self.placement.buffer_after_minutes,
+        }
+    }
+}
+
+/// `[start − before, end + after)` of a placement.
+pub fn widened(placement: &Placement) -> (DateTime<Utc>, DateTime<Utc>) {
+    (
+        placement.start - TimeDelta::minutes(i64::from(placement.buffer_before_minutes)),
+        placement.end + TimeDelta::minutes(i64::from(placement.buffer_after_minutes)),
+    )
+}
+
+/// Every allocation of `tenant` that ends after `from` (appointments far in the past cannot matter).
+pub async fn load(
+    pool: &PgPool,
+    tenant: Uuid,
+    from: DateTime<Utc>,
+) -> Result<Vec<Allocation>, sqlx::Error> {
+    let rows = sqlx::query(
+        "select resource_id, booking_id, kind, starts_at, ends_at, buffer_before_minutes, \
+           buffer_after_minutes, expires_at \
+         from allocations where tenant_id = $1 and upper(during) > $2",
+    )
+    .bind(tenant)
+    .bind(from)
+    .fetch_all(pool)
+    .await?;
+    rows.iter().map(decode).collect()
+}
+
+/// Every allocation of every tenant, for the verifier: `(tenant, allocation)`.
+pub async fn load_all(pool: &PgPool) -> Result<Vec<(Uuid, Allocation)>, sqlx::Error> {
+    let rows = sqlx::query(
+        "select tenant_id, resource_id, booking_id, kind, starts_at, ends_at, \
+           buffer_before_minutes, buffer_after_minutes, expires_at from allocations",
+    )
+    .fetch_all(pool)
+    .await?;
+    rows.iter()
+        .map(|row| Ok((row.try_get("tenant_id")?, decode(row)?)))
+        .collect()
+}
+
+fn decode(row: &sqlx::postgres::PgRow) -> Result<Allocation, sqlx::Error> {
+    let kind: String = row.try_get("kind")?;
+    let minutes = |column: &str| -> Result<u32, sqlx::Error> {
+        let value: i32 = row.try_get(column)?;
+        Ok(u32::try_from(value).unwrap_or(0))
+    };
+    let resource_id: Uuid = row.try_get("resource_id")?;
+    Ok(Allocation {
+        resource_id,
+        booking_id: row.try_get("booking_id")?,
+        kind: if kind == "hold" {
+            AllocationKind::Hold
+        } else {
+            AllocationKind::Appointment
+        },
+        placement: Placement {
+            staff_id: None,
+            start: row.try_get("starts_at")?,
+            end: row.try_get("ends_at")?,
+            buffer_before_minutes: minutes("buffer_before_minutes")?,
+            buffer_after_minutes: minutes("buffer_after_minutes")?,
+        },
+        expires_at: row.try_get("expires_at")?,
+    })
+}
+
+/// What the booking transaction does to the guard tables, after its events are written.
+#[derive(Debug, Default)]
+pub struct GuardWrite {
+    pub tenant: Uuid,
+    /// Rows to remove first: released holds, and the booking's own row when it moves or ends.
+    pub release: Vec<Uuid>,
+    /// The row to insert (the exclusion constraint checks it).
+    pub insert: Option<Allocation>,
+    /// `(key, request hash, status, response, booking id)` to remember for retries.
+    pub idempotency: Option<IdempotencyRecord>,
+    pub now: Option<DateTime<Utc>>,
+}
+
+/// A response to remember under an idempotency key.
+#[derive(Debug, Clone)]
+pub struct IdempotencyRecord {
+    pub key: String,
+    pub request_hash: Vec<u8>,
+    pub status: u16,
+    pub response: serde_json::Value,
+    pub booking_id: Option<Uuid>,
+}
+
+impl GuardWrite {
+    /// The append hook running this write inside the booking transaction.
+    pub fn into_hook(self) -> AppendHook<'static> {
+        Box::new(move |conn: &mut PgConnection| self.apply(conn).boxed())
+    }
+
+    async fn apply(self, conn: &mut PgConnection) -> Result<(), sqlx::Error> {
+        if !self.release.is_empty() {
+            sqlx::query("delete from allocations where tenant_id = $1 and booking_id = any($2)")
+                .bind(self.tenant)
+                .bind(&self.release)
+                .execute(&mut *conn)
+                .await?;
+        }
+        if let Some(row) = &self.insert {
+            let (from, to) = row.during();
+            sqlx::query(
+                "insert into allocations (tenant_id, resource_id, booking_id, kind, starts_at, \
+                   ends_at, buffer_before_minutes, buffer_after_minutes, during, expires_at) \
+                 values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+            )
+            .bind(self.tenant)
+            .bind(row.resource_id)
+            .bind(row.booking_id)
+            .bind(row.kind.as_str())
+            .bind(row.placement.start)
+            .bind(row.placement.end)
+            .bind(i32::try_from(row.placement.buffer_before_minutes).unwrap_or(i32::MAX))
+            .bind(i32::try_from(row.placement.buffer_after_minutes).unwrap_or(i32::MAX))
+            .bind(PgRange::from(from..to))
+            .bind(row.expires_at)
+            .execute(&mut *conn)
+            .await?;
+        }
+        if let Some(record) = &self.idempotency {
+            sqlx::query(
+                "insert into idempotency_keys (tenant_id, key, request_hash, status_code, response, \
+                   booking_id, created_at) values ($1, $2, $3, $4, $5, $6, $7)",
+            )
+            .bind(self.tenant)
+            .bind(&record.key)
+            .bind(&record.request_hash)
+            .bind(i32::from(record.status))
+            .bind(&record.response)
+            .bind(record.booking_id)
+            .bind(self.now)
+            .execute(&mut *conn)
+            .await?;
+        }
+        Ok(())
+    }
+}
+
+/// Why a guarded append did not go through, as far as booking cares.
+pub enum Refusal {
+    /// The allocation overlaps another (a lost race, or an expired hold released meanwhile): re-decide.
+    Overlap,
+    /// A stream moved under us (a concurrent command on the same booking or key): re-read and re-decide.
+    Raced {
+        stream: String,
+    },
+    /// The same idempotency key committed first.
+    KeyTaken,
+    Other(StoreError),
+}
+
+/// Classifies an append error by constraint name and error kind, never by message text.
+pub fn classify(err: StoreError) -> Refusal {
+    match err {
+        StoreError::Hook(db) => match store::error::violated_constraint(&db) {
+            Some(NO_OVERLAP) => Refusal::Overlap,
+            Some("idempotency_keys_pkey") => Refusal::KeyTaken,
+            _ if is_deadlock(&db) => Refusal::Overlap,
+            _ => Refusal::Other(StoreError::Hook(db)),
+        },
+        StoreError::Conflict { stream, .. } => Refusal::Raced { stream },
+        StoreError::Database(db) if is_deadlock(&db) => Refusal::Overlap,
+        other => Refusal::Other(other),
+    }
+}
+
+/// Deadlocks and serialization failures are retried like a lost race.
+fn is_deadlock(err: &sqlx::Error) -> bool {
+    err.as_database_error()
+        .and_then(sqlx::error::DatabaseError::code)
+        .is_some_and(|code| code == "40P01" || code == "40001")
+}

@@ -1,0 +1,465 @@
+//! The booking service against real Postgres, driven through its catalog seam (`BusinessCatalog`) rather
+//! than HTTP: races, idempotency, holds and their expiry, reschedule, cancel, bad input, the verifier.
+
+use std::sync::{Arc, Mutex};
+
+use api::booking::verify::verify;
+use api::booking::{
+    BookRequest, BookingService, BusinessCatalog, CatalogService, CatalogStaff, ClientInput,
+    CommandContext, HoldRequest, RescheduleRequest,
+};
+use axum::http::StatusCode;
+use chrono::{DateTime, TimeDelta, Utc};
+use domain::scheduling::{DateOverrides, ServiceRules, StaffSchedule, WeeklyHours};
+use events::Clock;
+use sqlx::PgPool;
+use store::EventStore;
+use uuid::Uuid;
+
+#[derive(Debug)]
+struct ManualClock(Mutex<DateTime<Utc>>);
+
+impl Clock for ManualClock {
+    fn now(&self) -> DateTime<Utc> {
+        *self.0.lock().unwrap()
+    }
+}
+
+impl ManualClock {
+    fn advance(&self, by: TimeDelta) {
+        *self.0.lock().unwrap() += by;
+    }
+}
+
+fn at(text: &str) -> DateTime<Utc> {
+    DateTime::parse_from_rfc3339(text)
+        .unwrap()
+        .with_timezone(&Utc)
+}
+
+const BUSINESS: Uuid = Uuid::from_u128(0xb0);
+const SHORT: Uuid = Uuid::from_u128(0x51); // 30 minutes
+const LONG: Uuid = Uuid::from_u128(0x52); // 90 minutes
+const RETIRED: Uuid = Uuid::from_u128(0x53);
+const COLOUR: Uuid = Uuid::from_u128(0x54); // only Bea performs it
+const ANN: Uuid = Uuid::from_u128(0xa1);
+const BEA: Uuid = Uuid::from_u128(0xa2);
+
+fn rules(duration: u32) -> ServiceRules {
+    ServiceRules {
+        step_minutes: Some(15),
+        buffer_after_minutes: 5,
+        horizon_days: 30,
+        ..ServiceRules::new(duration)
+    }
+}
+
+/// New York, open 09:00–17:00 every day; Ann does everything but colour, Bea only colour.
+fn catalog() -> BusinessCatalog {
+    let days: Vec<(chrono::Weekday, &[(&str, &str)])> = [
+        chrono::Weekday::Mon,
+        chrono::Weekday::Tue,
+        chrono::Weekday::Wed,
+        chrono::Weekday::Thu,
+        chrono::Weekday::Fri,
+        chrono::Weekday::Sat,
+        chrono::Weekday::Sun,
+    ]
+    .into_iter()
+    .map(|d| (d, &[("09:00", "17:00")][..]))
+    .collect();
+    let service = |id, name: &str, minutes, retired| CatalogService {
+        id,
+        name: name.into(),
+        rules: rules(minutes),
+        retired,
+    };
+    BusinessCatalog {
+        business_id: BUSINESS,
+        timezone: chrono_tz::America::New_York,
+        weekly: WeeklyHours::parse(&days).unwrap(),
+        overrides: DateOverrides::none(),
+        services: vec![
+            service(SHORT, "Trim", 30, false),
+            service(LONG, "Full cut", 90, false),
+            service(RETIRED, "Perm", 60, true),
+            service(COLOUR, "Colour", 60, false),
+        ],
+        staff: vec![
+            CatalogStaff {
+                id: ANN,
+                name: "Ann".into(),
+                service_ids: vec![SHORT, LONG, RETIRED],
+                schedule: StaffSchedule::business_hours(ANN),
+            },
+            CatalogStaff {
+                id: BEA,
+                name: "Bea".into(),
+                service_ids: vec![COLOUR],
+                schedule: StaffSchedule::business_hours(BEA),
+            },
+        ],
+    }
+}
+
+async fn service(pool: PgPool) -> (BookingService, Arc<ManualClock>) {
+    let clock = Arc::new(ManualClock(Mutex::new(at("2027-03-01T12:00:00Z"))));
+    let store = EventStore::open(pool).await.unwrap();
+    (BookingService::new(store).with_clock(clock.clone()), clock)
+}
+
+fn book(service_id: Uuid, start: &str) -> BookRequest {
+    BookRequest {
+        service_id,
+        start: at(start),
+        staff_id: None,
+        client: None,
+        hold_id: None,
+        notes: None,
+    }
+}
+
+fn keyed(key: &str) -> CommandContext {
+    CommandContext {
+        idempotency_key: Some(key.into()),
+        ..CommandContext::default()
+    }
+}
+
+async fn count(pool: &PgPool, event_type: &str) -> i64 {
+    sqlx::query_scalar("select count(*) from events where event_type = $1")
+        .bind(event_type)
+        .fetch_one(pool)
+        .await
+        .unwrap()
+}
+
+async fn all_events(pool: &PgPool) -> i64 {
+    sqlx::query_scalar("select count(*) from events")
+        .fetch_one(pool)
+        .await
+        .unwrap()
+}
+
+/// `[start − before, end + after)` of every live appointment in the event log, by booking stream.
+async fn booked_intervals_from_events(pool: &PgPool) -> Vec<(DateTime<Utc>, DateTime<Utc>)> {
+    let rows: Vec<(serde_json::Value,)> =
+        sqlx::query_as("select data from events where event_type = 'AppointmentBooked'")
+            .fetch_all(pool)
+            .await
+            .unwrap();
+    rows.into_iter()
+        .map(|(data,)| {
+            let p = &data["placement"];
+            let start: DateTime<Utc> = serde_json::from_value(p["start"].clone()).unwrap();
+            let end: DateTime<Utc> = serde_json::from_value(p["end"].clone()).unwrap();
+            let before = p["buffer_before_minutes"].as_i64().unwrap();
+            let after = p["buffer_after_minutes"].as_i64().unwrap();
+            (
+                start - TimeDelta::minutes(before),
+                end + TimeDelta::minutes(after),
+            )
+        })
+        .collect()
+}
+
+fn assert_disjoint(mut intervals: Vec<(DateTime<Utc>, DateTime<Utc>)>) {
+    intervals.sort();
+    for pair in intervals.windows(2) {
+        assert!(pair[0].1 <= pair[1].0, "overlap: {pair:?}");
+    }
+}
+
+#[sqlx::test(migrator = "store::MIGRATOR")]
+async fn a_hundred_concurrent_bookings_of_overlapping_lengths_never_overlap_and_every_loser_gets_alternatives(
+    pool: PgPool,
+) {
+    let (service, _) = service(pool.clone()).await;
+    let catalog = Arc::new(catalog());
+    let mut tasks = Vec::new();
+    for i in 0..100_i64 {
+        let (service, catalog) = (service.clone(), catalog.clone());
+        tasks.push(tokio::spawn(async move {
+            let start = at("2027-03-02T14:00:00Z") + TimeDelta::minutes(15 * (i % 12));
+            let mut request = book(
+                if i % 3 == 0 { LONG } else { SHORT },
+                "2027-03-02T14:00:00Z",
+            );
+            request.start = start;
+            request.staff_id = (i % 2 == 0).then_some(ANN);
+            service
+                .book(&catalog, &request, &CommandContext::default())
+                .await
+        }));
+    }
+    let mut won = 0;
+    for task in tasks {
+        let reply = task.await.unwrap().unwrap();
+        if reply.status == StatusCode::CREATED {
+            won += 1;
+        } else {
+            assert_eq!(reply.status, StatusCode::CONFLICT);
+            assert_eq!(reply.body["code"], "slot_unavailable");
+            assert!(!reply.body["alternatives"].as_array().unwrap().is_empty());
+        }
+    }
+    assert!(won >= 1);
+    assert_eq!(count(&pool, "SlotRequested").await, 100);
+    assert_eq!(count(&pool, "AppointmentBooked").await, won);
+    assert_eq!(count(&pool, "BookingRejected").await, 100 - won);
+    assert_disjoint(booked_intervals_from_events(&pool).await);
+    let rows: Vec<(DateTime<Utc>, DateTime<Utc>)> = sqlx::query_as(
+        "select lower(during), upper(during) from allocations where resource_id = $1",
+    )
+    .bind(ANN)
+    .fetch_all(&pool)
+    .await
+    .unwrap();
+    assert_eq!(i64::try_from(rows.len()).unwrap(), won);
+    assert_disjoint(rows);
+    assert!(
+        verify(service.store())
+            .await
+            .unwrap()
+            .differences
+            .is_empty()
+    );
+}
+
+#[sqlx::test(migrator = "store::MIGRATOR")]
+async fn the_same_idempotency_key_ten_times_at_once_books_once_and_answers_ten_times_the_same(
+    pool: PgPool,
+) {
+    let (service, _) = service(pool.clone()).await;
+    let catalog = Arc::new(catalog());
+    let mut tasks = Vec::new();
+    for _ in 0..10 {
+        let (service, catalog) = (service.clone(), catalog.clone());
+        tasks.push(tokio::spawn(async move {
+            let request = book(SHORT, "2027-03-02T15:00:00Z");
+            service
+                .book(&catalog, &request, &keyed("call-1/tool-7"))
+                .await
+                .unwrap()
+        }));
+    }
+    let mut replies = Vec::new();
+    for task in tasks {
+        replies.push(task.await.unwrap());
+    }
+    assert!(replies.iter().all(|r| *r == replies[0]), "{replies:#?}");
+    assert_eq!(replies[0].status, StatusCode::CREATED);
+    assert_eq!(count(&pool, "AppointmentBooked").await, 1);
+    assert_eq!(count(&pool, "SlotRequested").await, 1);
+
+    let other = book(SHORT, "2027-03-02T16:00:00Z");
+    let err = service
+        .book(&catalog, &other, &keyed("call-1/tool-7"))
+        .await
+        .unwrap_err();
+    assert_eq!(err.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(err.code, "idempotency_key_reused");
+}
+
+#[sqlx::test(migrator = "store::MIGRATOR")]
+async fn a_hold_blocks_others_until_it_expires_and_is_then_released_by_the_next_booking(
+    pool: PgPool,
+) {
+    let (service, clock) = service(pool.clone()).await;
+    let catalog = catalog();
+    let ctx = CommandContext::default();
+    let hold = HoldRequest {
+        service_id: SHORT,
+        start: at("2027-03-02T15:00:00Z"),
+        staff_id: None,
+        ttl_seconds: Some(60),
+    };
+    let held = service.hold(&catalog, &hold, &ctx).await.unwrap();
+    assert_eq!(held.status, StatusCode::CREATED);
+
+    let taken = service
+        .book(&catalog, &book(SHORT, "2027-03-02T15:00:00Z"), &ctx)
+        .await
+        .unwrap();
+    assert_eq!(taken.status, StatusCode::CONFLICT);
+
+    clock.advance(TimeDelta::seconds(61));
+    let booked = service
+        .book(&catalog, &book(SHORT, "2027-03-02T15:00:00Z"), &ctx)
+        .await
+        .unwrap();
+    assert_eq!(booked.status, StatusCode::CREATED);
+    assert_eq!(count(&pool, "HoldExpired").await, 1);
+    let same_tx: i64 = sqlx::query_scalar(
+        "select count(distinct tx_id) from events where event_type in ('HoldExpired', 'AppointmentBooked')",
+    )
+    .fetch_one(&pool)
+    .await
+    .unwrap();
+    assert_eq!(
+        same_tx, 1,
+        "the hold is released in the booking's transaction"
+    );
+    assert!(
+        verify(service.store())
+            .await
+            .unwrap()
+            .differences
+            .is_empty()
+    );
+}
+
+#[sqlx::test(migrator = "store::MIGRATOR")]
+async fn the_holder_books_their_live_hold(pool: PgPool) {
+    let (service, _) = service(pool.clone()).await;
+    let catalog = catalog();
+    let ctx = CommandContext::default();
+    let hold = HoldRequest {
+        service_id: LONG,
+        start: at("2027-03-02T15:00:00Z"),
+        staff_id: None,
+        ttl_seconds: None,
+    };
+    let held = service.hold(&catalog, &hold, &ctx).await.unwrap();
+    let hold_id: Uuid = serde_json::from_value(held.body["hold_id"].clone()).unwrap();
+    let mut request = book(LONG, "2027-03-02T15:00:00Z");
+    request.hold_id = Some(hold_id);
+    request.client = Some(ClientInput {
+        name: "Dana".into(),
+        phone: Some("+1 555 010 2030".into()),
+        email: None,
+    });
+    let booked = service.book(&catalog, &request, &ctx).await.unwrap();
+    assert_eq!(booked.status, StatusCode::CREATED, "{:?}", booked.body);
+    assert_eq!(booked.body["id"], hold_id.to_string());
+    assert_eq!(booked.body["start"], "2027-03-02T10:00:00-05:00");
+    assert_eq!(count(&pool, "ClientRegistered").await, 1);
+    assert!(
+        verify(service.store())
+            .await
+            .unwrap()
+            .differences
+            .is_empty()
+    );
+}
+
+#[sqlx::test(migrator = "store::MIGRATOR")]
+async fn an_appointment_moves_onto_an_overlapping_time_of_itself_and_a_cancelled_slot_can_be_rebooked(
+    pool: PgPool,
+) {
+    let (service, _) = service(pool.clone()).await;
+    let catalog = catalog();
+    let ctx = CommandContext::default();
+    let booked = service
+        .book(&catalog, &book(LONG, "2027-03-02T15:00:00Z"), &ctx)
+        .await
+        .unwrap();
+    let id: Uuid = serde_json::from_value(booked.body["id"].clone()).unwrap();
+    let moved = service
+        .reschedule(
+            &catalog,
+            id,
+            &RescheduleRequest {
+                start: at("2027-03-02T15:30:00Z"),
+                staff_id: None,
+            },
+            &ctx,
+        )
+        .await
+        .unwrap();
+    assert_eq!(moved.status, StatusCode::OK, "{:?}", moved.body);
+    assert_eq!(count(&pool, "AppointmentRescheduled").await, 1);
+
+    let taken = service
+        .book(&catalog, &book(SHORT, "2027-03-02T16:00:00Z"), &ctx)
+        .await
+        .unwrap();
+    assert_eq!(taken.status, StatusCode::CONFLICT);
+    service.cancel(&catalog, id, None, &ctx).await.unwrap();
+    let rebooked = service
+        .book(&catalog, &book(LONG, "2027-03-02T15:30:00Z"), &ctx)
+        .await
+        .unwrap();
+    assert_eq!(rebooked.status, StatusCode::CREATED);
+    assert!(
+        verify(service.store())
+            .await
+            .unwrap()
+            .differences
+            .is_empty()
+    );
+}
+
+#[sqlx::test(migrator = "store::MIGRATOR")]
+async fn bad_input_is_a_clear_client_error_and_appends_nothing(pool: PgPool) {
+    let (service, _) = service(pool.clone()).await;
+    let catalog = catalog();
+    let ctx = CommandContext::default();
+    let cases: Vec<(BookRequest, StatusCode, &str)> = vec![
+        (
+            book(SHORT, "2027-05-03T15:00:00Z"),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "outside_horizon",
+        ),
+        (
+            book(SHORT, "2027-03-02T15:05:00Z"),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "off_grid",
+        ),
+        (
+            book(RETIRED, "2027-03-02T15:00:00Z"),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "service_retired",
+        ),
+        (
+            BookRequest {
+                staff_id: Some(BEA),
+                ..book(SHORT, "2027-03-02T15:00:00Z")
+            },
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "staff_not_eligible",
+        ),
+        (
+            book(SHORT, "2027-02-27T15:00:00Z"),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "start_in_past",
+        ),
+        (
+            book(Uuid::from_u128(9), "2027-03-02T15:00:00Z"),
+            StatusCode::NOT_FOUND,
+            "not_found",
+        ),
+    ];
+    for (request, status, code) in cases {
+        let err = service.book(&catalog, &request, &ctx).await.unwrap_err();
+        assert_eq!((err.status, err.code), (status, code), "{request:?}");
+    }
+    let err = service
+        .cancel(&catalog, Uuid::from_u128(77), None, &ctx)
+        .await
+        .unwrap_err();
+    assert_eq!((err.status, err.code), (StatusCode::NOT_FOUND, "not_found"));
+    assert_eq!(all_events(&pool).await, 0);
+}
+
+#[sqlx::test(migrator = "store::MIGRATOR")]
+async fn any_staff_goes_to_the_least_booked_qualified_member(pool: PgPool) {
+    let (service, _) = service(pool.clone()).await;
+    let mut catalog = catalog();
+    catalog.staff[1].service_ids.push(SHORT);
+    let ctx = CommandContext::default();
+    let first = service
+        .book(&catalog, &book(SHORT, "2027-03-02T15:00:00Z"), &ctx)
+        .await
+        .unwrap();
+    assert_eq!(first.body["staff_id"], ANN.to_string());
+    let second = service
+        .book(&catalog, &book(SHORT, "2027-03-02T18:00:00Z"), &ctx)
+        .await
+        .unwrap();
+    assert_eq!(
+        second.body["staff_id"],
+        BEA.to_string(),
+        "Ann already has one that day"
+    );
+}
