@@ -1,6 +1,5 @@
 //! Configuration, from the environment only. Every variable is documented here and in README.md.
 
-use anyhow::Context;
 use store::bus::BusConfig;
 
 /// The default database of `voiceappoint dev` (created when missing).
@@ -13,8 +12,6 @@ pub const DEFAULT_HTTP_ADDR: &str = "127.0.0.1:8080";
 pub struct Config {
     /// `DATABASE_URL`: the Postgres event store and read models.
     pub database_url: String,
-    /// True when `DATABASE_URL` was set explicitly.
-    pub database_url_explicit: bool,
     /// `NATS_URL`: NATS with JetStream.
     pub nats_url: String,
     /// `VOICEAPPOINT_HTTP_ADDR`: where the API listens (port 0 picks a free one).
@@ -44,12 +41,10 @@ fn var(name: &str) -> Option<String> {
 }
 
 impl Config {
-    pub fn from_env() -> anyhow::Result<Self> {
+    pub fn from_env() -> Self {
         let defaults = BusConfig::default();
-        let database = var("DATABASE_URL");
-        Ok::<_, std::convert::Infallible>(Self {
-            database_url_explicit: database.is_some(),
-            database_url: database.unwrap_or_else(|| DEFAULT_DATABASE_URL.to_owned()),
+        Self {
+            database_url: var("DATABASE_URL").unwrap_or_else(|| DEFAULT_DATABASE_URL.to_owned()),
             nats_url: var("NATS_URL").unwrap_or_else(|| DEFAULT_NATS_URL.to_owned()),
             http_addr: var("VOICEAPPOINT_HTTP_ADDR")
                 .unwrap_or_else(|| DEFAULT_HTTP_ADDR.to_owned()),
@@ -62,7 +57,6 @@ impl Config {
                 .map_or_else(|| std::path::PathBuf::from(".voiceappoint"), Into::into),
             otlp_endpoint: var("OTEL_EXPORTER_OTLP_ENDPOINT"),
             log_json: var("VOICEAPPOINT_LOG_FORMAT").is_some_and(|f| f == "json"),
-        })
-        .context("reading configuration")
+        }
     }
 }

@@ -1,11 +1,13 @@
 //! `voiceappoint`: one binary, one subcommand per role (DESIGN.md §2, §12).
 
 mod bench;
+mod bench_availability;
 mod config;
 mod dev;
 mod platform;
 mod seed;
 mod telemetry;
+mod verify;
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};
@@ -46,6 +48,11 @@ enum Command {
         #[command(subcommand)]
         action: AuditAction,
     },
+    /// Re-derive write-side tables from the events and report differences.
+    Verify {
+        #[command(subcommand)]
+        what: verify::What,
+    },
     /// Benchmarks; figures go to BENCHMARKS.md.
     Bench {
         #[command(subcommand)]
@@ -78,7 +85,7 @@ fn main() -> anyhow::Result<()> {
 }
 
 async fn run(cli: Cli) -> anyhow::Result<()> {
-    let config = Config::from_env()?;
+    let config = Config::from_env();
     let _telemetry = telemetry::init(&config)?;
     match cli.command {
         Command::Dev => dev::run(config).await,
@@ -104,5 +111,6 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             action: AuditAction::Verify { stream },
         } => platform::audit_verify(&config, stream.as_deref()).await,
         Command::Bench { which } => bench::run(&config, which).await,
+        Command::Verify { what } => verify::run(&config, what).await,
     }
 }

@@ -83,6 +83,7 @@ impl Relay {
             return Ok(());
         };
         tracing::info!(stream = %self.bus.stream_name, "relay is the leader");
+        metrics::counter!("va_relay_published_total").increment(0);
         let mut listener = PgListener::connect_with(self.store.pool())
             .await
             .map_err(StoreError::from)?;
