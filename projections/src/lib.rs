@@ -1,6 +1,7 @@
 //! Projections: the runtime that feeds read models from JetStream (with exactly-once application via
 //! checkpoints), rebuilds from the event store, and the read models themselves.
 
+pub mod catalog;
 pub mod event_counts;
 pub mod rebuild;
 pub mod runtime;
@@ -28,7 +29,10 @@ pub trait Projector: Send + Sync + 'static {
 
 /// Every projector of the platform, by name.
 pub fn all() -> Vec<std::sync::Arc<dyn Projector>> {
-    vec![std::sync::Arc::new(event_counts::EventCounts)]
+    vec![
+        std::sync::Arc::new(event_counts::EventCounts),
+        std::sync::Arc::new(catalog::Catalog),
+    ]
 }
 
 /// Looks a projector up by name.

@@ -2,7 +2,9 @@
 
 pub mod booking;
 pub mod error;
+pub mod json;
 pub mod ops;
+pub mod tenancy;
 pub mod testkit;
 
 use std::sync::Arc;
@@ -31,6 +33,7 @@ struct Inner {
     store: EventStore,
     nats: Option<async_nats::Client>,
     metrics: PrometheusHandle,
+    tenancy: tenancy::TenancyState,
 }
 
 impl AppState {
@@ -40,6 +43,7 @@ impl AppState {
                 store,
                 nats,
                 metrics: ops::metrics_handle(),
+                tenancy: tenancy::TenancyState::from_env(),
             }),
         }
     }
@@ -51,12 +55,17 @@ impl AppState {
     pub fn nats(&self) -> Option<&async_nats::Client> {
         self.inner.nats.as_ref()
     }
+
+    pub fn tenancy(&self) -> &tenancy::TenancyState {
+        &self.inner.tenancy
+    }
 }
 
 /// The whole HTTP application.
 pub fn router(state: AppState) -> Router {
     Router::new()
         .merge(ops::routes())
+        .merge(tenancy::openapi::routes())
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(TimeoutLayer::with_status_code(
             axum::http::StatusCode::SERVICE_UNAVAILABLE,
@@ -72,6 +81,11 @@ pub async fn serve(
     state: AppState,
     shutdown: CancellationToken,
 ) -> std::io::Result<()> {
+    let directory = Arc::clone(&state.tenancy().directory);
+    tokio::spawn({
+        let (pool, shutdown) = (state.store().pool().clone(), shutdown.clone());
+        async move { directory.keep_fresh(pool, shutdown).await }
+    });
     axum::serve(listener, router(state))
         .with_graceful_shutdown(shutdown.cancelled_owned())
         .await

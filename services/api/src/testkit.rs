@@ -18,6 +18,8 @@ pub struct TestApp {
     pub store: EventStore,
     pub bus: BusConfig,
     pub nats: async_nats::Client,
+    /// The API's state (shared with the running server).
+    pub state: AppState,
     shutdown: CancellationToken,
 }
 
@@ -65,12 +67,13 @@ impl TestApp {
             .expect("bind");
         let addr = listener.local_addr().expect("addr");
         let state = AppState::new(store.clone(), Some(nats.clone()));
-        tokio::spawn(crate::serve(listener, state, shutdown.clone()));
+        tokio::spawn(crate::serve(listener, state.clone(), shutdown.clone()));
         Self {
             addr,
             store,
             bus,
             nats,
+            state,
             shutdown,
         }
     }
@@ -82,7 +85,22 @@ impl TestApp {
 
     /// Waits until every projector has applied everything the feed holds now (panics after 10 s).
     pub async fn wait_for_projections(&self) {
-        let head = self.store.feed_head().await.expect("feed head");
+        // The newest committed event, without the feed's xmin filter: xids are cluster-wide, so under
+        // parallel tests `feed_head` can lag behind events this test has already committed.
+        let head = sqlx::query_as::<_, (i32, i64, i64)>(
+            "select epoch, tx_id::text::bigint, global_position from events \
+             order by epoch desc, tx_id desc, global_position desc limit 1",
+        )
+        .fetch_optional(self.store.pool())
+        .await
+        .expect("newest event")
+        .map_or(store::FeedPosition::START, |(epoch, tx_id, global_position)| {
+            store::FeedPosition {
+                epoch,
+                tx_id,
+                global_position,
+            }
+        });
         let names: Vec<&str> = projections::all().iter().map(|p| p.name()).collect();
         let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
         loop {

@@ -1,0 +1,69 @@
+//! `catalog`: the businesses, members, hours, agents, services, staff and pool numbers read models that the
+//! dashboard API, the Vapi webhook and the booking code query (under row-level security).
+//!
+//! Every table's `tenant_id` is the business id; pool numbers have none until assigned.
+
+mod business;
+mod items;
+
+use futures::FutureExt;
+use futures::future::BoxFuture;
+use sqlx::PgConnection;
+use store::StoredEvent;
+
+use crate::Projector;
+
+/// Projects business, service, staff and number streams into the `catalog_*` tables.
+pub struct Catalog;
+
+impl Projector for Catalog {
+    fn name(&self) -> &'static str {
+        "catalog"
+    }
+
+    fn tables(&self) -> &'static [&'static str] {
+        &[
+            "catalog_businesses",
+            "catalog_date_overrides",
+            "catalog_members",
+            "catalog_agents",
+            "catalog_services",
+            "catalog_staff",
+            "catalog_phone_numbers",
+        ]
+    }
+
+    fn apply<'a>(
+        &'a self,
+        conn: &'a mut PgConnection,
+        event: &'a StoredEvent,
+    ) -> BoxFuture<'a, Result<(), sqlx::Error>> {
+        async move {
+            let decode_err = |e: serde_json::Error| sqlx::Error::Decode(Box::new(e));
+            match events::stream::kind_of(&event.stream_id) {
+                events::StreamKind::Business => {
+                    let e = events::aggregate::decode_tagged(&event.event_type, &event.data)
+                        .map_err(decode_err)?;
+                    business::apply(conn, &e, event).await
+                }
+                events::StreamKind::Service => {
+                    let e = events::aggregate::decode_tagged(&event.event_type, &event.data)
+                        .map_err(decode_err)?;
+                    items::service(conn, &e, event).await
+                }
+                events::StreamKind::Staff => {
+                    let e = events::aggregate::decode_tagged(&event.event_type, &event.data)
+                        .map_err(decode_err)?;
+                    items::staff(conn, &e, event).await
+                }
+                events::StreamKind::Number => {
+                    let e = events::aggregate::decode_tagged(&event.event_type, &event.data)
+                        .map_err(decode_err)?;
+                    items::number(conn, &e, event).await
+                }
+                _ => Ok(()),
+            }
+        }
+        .boxed()
+    }
+}

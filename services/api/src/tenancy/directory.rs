@@ -1,0 +1,103 @@
+//! The number → business directory the Vapi webhook routes every call through, in memory.
+//!
+//! Lookups are a hash-map read under a read lock (well under a microsecond). The map is reloaded from the
+//! catalog read model every [`REFRESH`] and updated at once when this process assigns or releases a
+//! number, so a claim is routable immediately on the instance that made it and within one refresh
+//! everywhere else.
+
+use std::collections::HashMap;
+use std::sync::RwLock;
+use std::time::Duration;
+
+use serde::Serialize;
+use sqlx::PgPool;
+use tokio_util::sync::CancellationToken;
+use uuid::Uuid;
+
+/// How often the directory is reloaded from the read model.
+pub const REFRESH: Duration = Duration::from_secs(1);
+
+/// The business a phone number routes to.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct BusinessRef {
+    pub business_id: Uuid,
+    pub slug: String,
+    pub name: String,
+    pub timezone: String,
+    /// E.164.
+    pub number: String,
+    pub provider_phone_number_id: String,
+}
+
+/// Number (E.164) and provider phone-number id → business.
+#[derive(Debug, Default)]
+pub struct NumberDirectory {
+    by_key: RwLock<HashMap<String, BusinessRef>>,
+}
+
+impl NumberDirectory {
+    /// The business for a Vapi `phoneNumberId` or an E.164 number.
+    pub fn get(&self, key: &str) -> Option<BusinessRef> {
+        self.by_key.read().ok()?.get(key.trim()).cloned()
+    }
+
+    /// Adds or replaces one entry (after this process assigned a number).
+    pub fn insert(&self, entry: BusinessRef) {
+        if let Ok(mut map) = self.by_key.write() {
+            map.insert(entry.provider_phone_number_id.clone(), entry.clone());
+            map.insert(entry.number.clone(), entry);
+        }
+    }
+
+    /// Drops a number (after this process released or suspended it).
+    pub fn remove_number(&self, number: &str) {
+        if let Ok(mut map) = self.by_key.write() {
+            map.retain(|_, entry| entry.number != number);
+        }
+    }
+
+    /// Replaces the whole map with the assigned numbers of the read model.
+    pub async fn reload(&self, pool: &PgPool) -> Result<usize, sqlx::Error> {
+        let mut tx = pool.begin().await?;
+        super::read::platform_context(&mut tx).await?;
+        let rows: Vec<(String, String, Uuid, String, String, String)> = sqlx::query_as(
+            "select p.number, p.provider_phone_number_id, b.tenant_id, b.slug, b.name, b.timezone \
+             from catalog_phone_numbers p join catalog_businesses b on b.tenant_id = p.tenant_id \
+             where p.status = 'assigned'",
+        )
+        .fetch_all(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        let mut map = HashMap::with_capacity(rows.len() * 2);
+        for (number, provider, business_id, slug, name, timezone) in rows {
+            let entry = BusinessRef {
+                business_id,
+                slug,
+                name,
+                timezone,
+                number: number.clone(),
+                provider_phone_number_id: provider.clone(),
+            };
+            map.insert(provider, entry.clone());
+            map.insert(number, entry);
+        }
+        let count = map.len() / 2;
+        if let Ok(mut current) = self.by_key.write() {
+            *current = map;
+        }
+        Ok(count)
+    }
+
+    /// Reloads every [`REFRESH`] until `shutdown`.
+    pub async fn keep_fresh(&self, pool: PgPool, shutdown: CancellationToken) {
+        loop {
+            if let Err(err) = self.reload(&pool).await {
+                tracing::warn!(error = %err, "number directory reload failed");
+            }
+            tokio::select! {
+                () = shutdown.cancelled() => return,
+                () = tokio::time::sleep(REFRESH) => {}
+            }
+        }
+    }
+}

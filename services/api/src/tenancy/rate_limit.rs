@@ -1,0 +1,115 @@
+//! Per-tenant rate limiting: a token bucket per business, refilled continuously. A tenant over its
+//! budget gets 429 without affecting any other tenant.
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+use std::time::Instant;
+
+use uuid::Uuid;
+
+/// Requests per second and burst size per tenant.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct RateLimit {
+    pub per_second: f64,
+    pub burst: f64,
+}
+
+impl Default for RateLimit {
+    fn default() -> Self {
+        Self {
+            per_second: 20.0,
+            burst: 100.0,
+        }
+    }
+}
+
+impl RateLimit {
+    /// `VOICEAPPOINT_TENANT_RPS` and `VOICEAPPOINT_TENANT_BURST`, defaults 20 and 100.
+    pub fn from_env() -> Self {
+        let read = |name: &str, default: f64| {
+            std::env::var(name)
+                .ok()
+                .and_then(|v| v.parse::<f64>().ok())
+                .filter(|v| *v > 0.0)
+                .unwrap_or(default)
+        };
+        let default = Self::default();
+        Self {
+            per_second: read("VOICEAPPOINT_TENANT_RPS", default.per_second),
+            burst: read("VOICEAPPOINT_TENANT_BURST", default.burst),
+        }
+    }
+}
+
+#[derive(Debug)]
+struct Bucket {
+    tokens: f64,
+    refilled: Instant,
+}
+
+/// Token buckets keyed by tenant.
+#[derive(Debug)]
+pub struct TenantRateLimiter {
+    limit: Mutex<RateLimit>,
+    buckets: Mutex<HashMap<Uuid, Bucket>>,
+}
+
+impl TenantRateLimiter {
+    pub fn new(limit: RateLimit) -> Self {
+        Self {
+            limit: Mutex::new(limit),
+            buckets: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// Changes the limit for every tenant.
+    pub fn set_limit(&self, limit: RateLimit) {
+        if let Ok(mut current) = self.limit.lock() {
+            *current = limit;
+        }
+        if let Ok(mut buckets) = self.buckets.lock() {
+            buckets.clear();
+        }
+    }
+
+    /// Takes one token for `tenant`; false when the tenant is over its budget.
+    pub fn try_acquire(&self, tenant: Uuid) -> bool {
+        let now = Instant::now();
+        let Ok(limit) = self.limit.lock().map(|l| *l) else {
+            return true;
+        };
+        let Ok(mut buckets) = self.buckets.lock() else {
+            return true;
+        };
+        let bucket = buckets.entry(tenant).or_insert(Bucket {
+            tokens: limit.burst,
+            refilled: now,
+        });
+        let elapsed = now.duration_since(bucket.refilled).as_secs_f64();
+        bucket.tokens = (bucket.tokens + elapsed * limit.per_second).min(limit.burst);
+        bucket.refilled = now;
+        if bucket.tokens >= 1.0 {
+            bucket.tokens -= 1.0;
+            true
+        } else {
+            false
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_tenant_past_its_burst_is_refused_while_another_tenant_is_not() {
+        let limiter = TenantRateLimiter::new(RateLimit {
+            per_second: 0.001,
+            burst: 3.0,
+        });
+        let (a, b) = (Uuid::from_u128(1), Uuid::from_u128(2));
+        assert!((0..3).all(|_| limiter.try_acquire(a)));
+        assert!(!limiter.try_acquire(a));
+        assert!(limiter.try_acquire(b));
+    }
+}
