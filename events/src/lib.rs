@@ -16,5 +16,6 @@ pub use clock::{Clock, SystemClock};
 pub mod aggregate;
 pub use aggregate::Aggregate;
 pub mod booking;
+pub mod call;
 pub mod catalog;
 pub mod client;
