@@ -1,6 +1,8 @@
 //! Projections: the runtime that feeds read models from JetStream (with exactly-once application via
 //! checkpoints), rebuilds from the event store, and the read models themselves.
 
+pub mod bookings;
+pub mod call_log;
 pub mod catalog;
 pub mod event_counts;
 pub mod rebuild;
@@ -31,7 +33,10 @@ pub trait Projector: Send + Sync + 'static {
 pub fn all() -> Vec<std::sync::Arc<dyn Projector>> {
     vec![
         std::sync::Arc::new(event_counts::EventCounts),
+        std::sync::Arc::new(call_log::CallLog),
         std::sync::Arc::new(catalog::Catalog),
+        std::sync::Arc::new(bookings::Availability),
+        std::sync::Arc::new(bookings::Appointments),
     ]
 }
 

@@ -9,10 +9,13 @@
 //!
 //! - [`guard`]: the allocation table and the append hook; [`idempotency`]: keys and replays;
 //! - [`commands`]: hold, book, reschedule, cancel, complete; [`reply`]: the JSON answered (and stored);
-//! - [`verify`]: re-derives the allocation table from the events.
+//! - [`verify`]: re-derives the allocation table from the events; [`catalog`]: the seam filled from the
+//!   catalog read models; [`http`]: the REST endpoints.
 
+pub mod catalog;
 pub mod commands;
 pub mod guard;
+pub mod http;
 pub mod idempotency;
 pub mod reply;
 pub mod verify;

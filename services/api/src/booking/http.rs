@@ -1,0 +1,321 @@
+//! The booking endpoints of DESIGN.md §9: availability, holds, appointments (with `Idempotency-Key`),
+//! listing, cancel and reschedule. Handlers parse, check access, load the catalog and call the service.
+
+use axum::extract::{Path, Query, State};
+use axum::http::HeaderMap;
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use chrono::{DateTime, NaiveDate, TimeDelta, Utc};
+use domain::booking::Booking;
+use domain::scheduling::{Performers, available_slots, parse_local_or_rfc3339};
+use domain::tenancy::Permission;
+use events::booking::booking_stream;
+use serde::Deserialize;
+use serde_json::{Value, json};
+use uuid::Uuid;
+
+use super::reply::local_rfc3339;
+use super::{
+    BookRequest, BookingService, BusinessCatalog, ClientInput, CommandContext, HoldRequest, Reply,
+    RescheduleRequest, catalog,
+};
+use crate::json::ApiJson;
+use crate::tenancy::access::{Tenant, access};
+use crate::tenancy::auth::AuthUser;
+use crate::tenancy::{metadata, read};
+use crate::{ApiError, AppState};
+
+/// The most dates one availability request may list.
+const MAX_DAYS: u32 = 31;
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/api/v1/businesses/{slug}/availability", get(availability))
+        .route("/api/v1/businesses/{slug}/holds", post(hold))
+        .route(
+            "/api/v1/businesses/{slug}/appointments",
+            post(book).get(list),
+        )
+        .route("/api/v1/appointments/{id}/cancel", post(cancel))
+        .route("/api/v1/appointments/{id}/reschedule", post(reschedule))
+}
+
+/// Members of any role may look and book (staff answer phones too).
+async fn member(state: &AppState, user: &AuthUser, slug: &str) -> Result<Tenant, ApiError> {
+    access(state, user, slug, Permission::View, "appointments").await
+}
+
+fn context(tenant: &Tenant, headers: &HeaderMap) -> Result<CommandContext, ApiError> {
+    let key = match headers.get("idempotency-key") {
+        None => None,
+        Some(value) => {
+            let key = value
+                .to_str()
+                .ok()
+                .filter(|k| !k.is_empty() && k.len() <= 255)
+                .ok_or_else(|| {
+                    ApiError::bad_request("Idempotency-Key must be 1–255 visible characters")
+                })?;
+            Some(key.to_owned())
+        }
+    };
+    Ok(CommandContext {
+        idempotency_key: key,
+        metadata: metadata(tenant.user.user_id),
+    })
+}
+
+fn instant(text: &str, catalog: &BusinessCatalog) -> Result<DateTime<Utc>, ApiError> {
+    parse_local_or_rfc3339(text, catalog.timezone)
+        .map_err(|e| ApiError::validation("invalid_start", e.to_string()))
+}
+
+#[derive(Debug, Deserialize)]
+struct AvailabilityQuery {
+    service_id: Uuid,
+    date: NaiveDate,
+    staff_id: Option<Uuid>,
+    days: Option<u32>,
+}
+
+async fn availability(
+    State(state): State<AppState>,
+    user: AuthUser,
+    Path(slug): Path<String>,
+    Query(q): Query<AvailabilityQuery>,
+) -> Result<Json<Value>, ApiError> {
+    let tenant = member(&state, &user, &slug).await?;
+    let catalog = catalog::load(state.store().pool(), tenant.business_id).await?;
+    let service = catalog.service(q.service_id)?;
+    catalog.known_staff(q.staff_id)?;
+    let days = q.days.unwrap_or(1);
+    if !(1..=MAX_DAYS).contains(&days) {
+        return Err(ApiError::validation(
+            "invalid_days",
+            format!("days must be 1..={MAX_DAYS}"),
+        ));
+    }
+    let performers = match (catalog.performers(service.id), q.staff_id) {
+        (Performers::Staff(list), Some(id)) => {
+            let only: Vec<_> = list.into_iter().filter(|s| s.staff_id == id).collect();
+            if only.is_empty() {
+                return Err(ApiError::validation(
+                    "staff_not_eligible",
+                    "this staff member does not perform the service",
+                ));
+            }
+            Performers::Staff(only)
+        }
+        (performers, _) => performers,
+    };
+    let now = state.store().clock().now();
+    let busy = catalog::busy(
+        state.store().pool(),
+        tenant.business_id,
+        now - TimeDelta::days(1),
+        now,
+        catalog.business_wide(),
+    )
+    .await?;
+    let mut query = catalog.query(&service.rules, &performers, &busy, now);
+    query.from_date = q.date;
+    query.to_date = q.date + TimeDelta::days(i64::from(days - 1));
+    let slots = available_slots(&query);
+    let tz = catalog.timezone;
+    let days: Vec<Value> = (0..days)
+        .map(|offset| q.date + TimeDelta::days(i64::from(offset)))
+        .map(|date| {
+            let of_day: Vec<Value> = slots
+                .iter()
+                .filter(|slot| slot.start.with_timezone(&tz).date_naive() == date)
+                .map(|slot| {
+                    json!({"start": local_rfc3339(tz, slot.start), "end": local_rfc3339(tz, slot.end),
+                           "staff_ids": slot.staff_ids})
+                })
+                .collect();
+            json!({"date": date, "slots": of_day})
+        })
+        .collect();
+    Ok(Json(
+        json!({"timezone": tz.name(), "service_id": service.id, "days": days}),
+    ))
+}
+
+#[derive(Debug, Deserialize)]
+struct HoldBody {
+    service_id: Uuid,
+    start: String,
+    staff_id: Option<Uuid>,
+    ttl_seconds: Option<u32>,
+}
+
+async fn hold(
+    State(state): State<AppState>,
+    user: AuthUser,
+    Path(slug): Path<String>,
+    headers: HeaderMap,
+    ApiJson(body): ApiJson<HoldBody>,
+) -> Result<Reply, ApiError> {
+    let tenant = member(&state, &user, &slug).await?;
+    let ctx = context(&tenant, &headers)?;
+    let catalog = catalog::load(state.store().pool(), tenant.business_id).await?;
+    let request = HoldRequest {
+        service_id: body.service_id,
+        start: instant(&body.start, &catalog)?,
+        staff_id: body.staff_id,
+        ttl_seconds: body.ttl_seconds,
+    };
+    BookingService::new(state.store().clone())
+        .hold(&catalog, &request, &ctx)
+        .await
+}
+
+#[derive(Debug, Deserialize)]
+struct BookBody {
+    service_id: Uuid,
+    start: String,
+    staff_id: Option<Uuid>,
+    client: Option<ClientInput>,
+    hold_id: Option<Uuid>,
+    notes: Option<String>,
+}
+
+async fn book(
+    State(state): State<AppState>,
+    user: AuthUser,
+    Path(slug): Path<String>,
+    headers: HeaderMap,
+    ApiJson(body): ApiJson<BookBody>,
+) -> Result<Reply, ApiError> {
+    let tenant = member(&state, &user, &slug).await?;
+    let ctx = context(&tenant, &headers)?;
+    let catalog = catalog::load(state.store().pool(), tenant.business_id).await?;
+    let request = BookRequest {
+        service_id: body.service_id,
+        start: instant(&body.start, &catalog)?,
+        staff_id: body.staff_id,
+        client: body.client,
+        hold_id: body.hold_id,
+        notes: body.notes,
+    };
+    BookingService::new(state.store().clone())
+        .book(&catalog, &request, &ctx)
+        .await
+}
+
+#[derive(Debug, Deserialize)]
+struct ListQuery {
+    from: Option<DateTime<Utc>>,
+    to: Option<DateTime<Utc>>,
+    status: Option<String>,
+    client_phone: Option<String>,
+}
+
+async fn list(
+    State(state): State<AppState>,
+    user: AuthUser,
+    Path(slug): Path<String>,
+    Query(q): Query<ListQuery>,
+) -> Result<Json<Value>, ApiError> {
+    let tenant = member(&state, &user, &slug).await?;
+    let tz = read::hours(state.store().pool(), tenant.business_id)
+        .await?
+        .map_or(chrono_tz::Tz::UTC, |h| h.timezone);
+    let now = state.store().clock().now();
+    let from = q.from.unwrap_or(now - TimeDelta::days(1));
+    let to = q.to.unwrap_or(from + TimeDelta::days(90));
+    let rows = catalog::appointments(
+        state.store().pool(),
+        tenant.business_id,
+        from,
+        to,
+        q.status.as_deref(),
+        q.client_phone.as_deref(),
+    )
+    .await?;
+    let appointments: Vec<Value> = rows
+        .into_iter()
+        .map(|row| {
+            json!({"id": row.id, "status": row.status, "service_id": row.service_id,
+                   "staff_id": row.staff_id, "client_id": row.client_id,
+                   "client": row.client_name.map(|name| json!({"name": name, "phone": row.client_phone})),
+                   "start": local_rfc3339(tz, row.starts_at), "end": local_rfc3339(tz, row.ends_at),
+                   "notes": row.notes})
+        })
+        .collect();
+    Ok(Json(json!({ "appointments": appointments })))
+}
+
+/// The business an appointment belongs to, if the caller is a member of it (404 otherwise).
+async fn appointment_tenant(
+    state: &AppState,
+    user: &AuthUser,
+    appointment_id: Uuid,
+) -> Result<(Tenant, BusinessCatalog), ApiError> {
+    let (booking, _) = state
+        .store()
+        .load::<Booking>(booking_stream(appointment_id).as_str())
+        .await?;
+    let business_id = booking
+        .business_id
+        .ok_or_else(|| ApiError::not_found("appointment"))?;
+    let business = read::business(state.store().pool(), business_id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("appointment"))?;
+    let tenant = member(state, user, &business.slug)
+        .await
+        .map_err(|_| ApiError::not_found("appointment"))?;
+    let catalog = catalog::load(state.store().pool(), business_id).await?;
+    Ok((tenant, catalog))
+}
+
+#[derive(Debug, Default, Deserialize)]
+struct CancelBody {
+    reason: Option<String>,
+}
+
+async fn cancel(
+    State(state): State<AppState>,
+    user: AuthUser,
+    Path(id): Path<Uuid>,
+    headers: HeaderMap,
+    body: axum::body::Bytes,
+) -> Result<Reply, ApiError> {
+    // The body is optional: nothing, or `{"reason": "…"}`.
+    let reason = if body.iter().all(u8::is_ascii_whitespace) {
+        None
+    } else {
+        serde_json::from_slice::<CancelBody>(&body)
+            .map_err(|e| ApiError::bad_request(format!("malformed JSON: {e}")))?
+            .reason
+    };
+    let (tenant, catalog) = appointment_tenant(&state, &user, id).await?;
+    let ctx = context(&tenant, &headers)?;
+    BookingService::new(state.store().clone())
+        .cancel(&catalog, id, reason, &ctx)
+        .await
+}
+
+#[derive(Debug, Deserialize)]
+struct RescheduleBody {
+    start: String,
+    staff_id: Option<Uuid>,
+}
+
+async fn reschedule(
+    State(state): State<AppState>,
+    user: AuthUser,
+    Path(id): Path<Uuid>,
+    headers: HeaderMap,
+    ApiJson(body): ApiJson<RescheduleBody>,
+) -> Result<Reply, ApiError> {
+    let (tenant, catalog) = appointment_tenant(&state, &user, id).await?;
+    let ctx = context(&tenant, &headers)?;
+    let request = RescheduleRequest {
+        start: instant(&body.start, &catalog)?,
+        staff_id: body.staff_id,
+    };
+    BookingService::new(state.store().clone())
+        .reschedule(&catalog, id, &request, &ctx)
+        .await
+}
