@@ -15,8 +15,9 @@ use super::super::reply::{self, AppointmentView};
 use super::super::{
     BookRequest, BookingService, BusinessCatalog, ClientInput, CommandContext, Reply,
 };
+use super::Target;
+use super::placement::{alternatives, new_request};
 use super::support::{Keyed, Step, booking_error, encode};
-use super::{Target, alternatives, new_request};
 use crate::ApiError;
 
 /// The client a request names, and the events (if any) that record or update them.

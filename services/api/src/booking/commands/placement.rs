@@ -1,0 +1,227 @@
+//! Placing a booking: check the start against the live allocations with the slot engine, pick the staff
+//! member, release dead holds in the way, append with the guard, and decide again after a lost race.
+
+use chrono::{DateTime, TimeDelta, Utc};
+use domain::booking::{Booking, BookingCommand, SlotRequest, choose_staff, decide};
+use domain::scheduling::{
+    BusyInterval, Performers, SlotError, check_bookable, nearest_alternatives,
+};
+use events::booking::{Alternative, Placement, booking_stream};
+use store::{ExpectedVersion, StreamAppend};
+use uuid::Uuid;
+
+use super::super::guard::{self, Allocation, GuardWrite, Refusal};
+use super::super::{BookingService, BusinessCatalog, CatalogService, CommandContext};
+use super::support::{Keyed, Step, bad_slot, encode};
+use super::{ALTERNATIVES, ATTEMPTS, Made, Target};
+use crate::ApiError;
+
+impl BookingService {
+    /// Tries to place `target`, deciding again after each lost race, until placed or taken.
+    pub(super) async fn place(
+        &self,
+        target: &Target<'_>,
+        keyed: &Keyed,
+        decide_at: impl Fn(Placement, DateTime<Utc>) -> Result<Made, ApiError>,
+    ) -> Result<Step, ApiError> {
+        let catalog = target.catalog;
+        for _ in 0..ATTEMPTS {
+            let now = self.now();
+            let allocations = guard::load(
+                self.store().pool(),
+                catalog.business_id,
+                now - TimeDelta::days(1),
+            )
+            .await?;
+            let Some(placement) = choose_placement(target, &allocations, now)? else {
+                return Ok(Step::Taken);
+            };
+            let resource = catalog.resource(placement.staff_id);
+            let made = decide_at(placement, now)?;
+            let (mut batches, mut release) = self
+                .expire_overlapping(target, &allocations, resource, &placement, now)
+                .await?;
+            if let Some(own) = target.own {
+                release.push(own);
+            }
+            let booking_id = target.own.unwrap_or_else(|| keyed.booking_id());
+            let write = GuardWrite {
+                tenant: catalog.business_id,
+                release,
+                insert: Some(Allocation {
+                    resource_id: resource,
+                    booking_id,
+                    kind: made.kind,
+                    placement,
+                    expires_at: made.expires_at,
+                }),
+                idempotency: keyed.record(&made.reply, Some(booking_id)),
+                now: Some(now),
+            };
+            batches.push(made.batch);
+            batches.extend(made.extra);
+            match self
+                .store()
+                .append_many(batches, Some(write.into_hook()))
+                .await
+            {
+                Ok(_) => return Ok(Step::Done(made.reply)),
+                Err(err) => match guard::classify(err) {
+                    Refusal::Overlap => {}
+                    Refusal::KeyTaken => return Ok(Step::KeyTaken),
+                    Refusal::Raced { stream } => {
+                        if keyed.is_keyed() && stream == booking_stream(booking_id).as_str() {
+                            return Ok(Step::KeyTaken);
+                        }
+                        if target.own.is_some() && stream == booking_stream(booking_id).as_str() {
+                            return Err(ApiError::new(
+                                axum::http::StatusCode::CONFLICT,
+                                "conflict",
+                                "the appointment changed concurrently; retry",
+                            ));
+                        }
+                    }
+                    Refusal::Other(err) => return Err(err.into()),
+                },
+            }
+        }
+        Ok(Step::Taken)
+    }
+
+    /// `HoldExpired` for every expired hold on the same resource whose interval overlaps the placement,
+    /// and their rows to release: a dead hold must not stand in a live booking's way.
+    async fn expire_overlapping(
+        &self,
+        target: &Target<'_>,
+        allocations: &[Allocation],
+        resource: Uuid,
+        placement: &Placement,
+        now: DateTime<Utc>,
+    ) -> Result<(Vec<StreamAppend>, Vec<Uuid>), ApiError> {
+        let (from, to) = guard::widened(placement);
+        let mut batches = Vec::new();
+        let mut release = Vec::new();
+        for dead in allocations.iter().filter(|a| {
+            !a.is_live(now)
+                && a.resource_id == resource
+                && Some(a.booking_id) != target.own
+                && a.during().0 < to
+                && from < a.during().1
+        }) {
+            let stream = booking_stream(dead.booking_id);
+            let (state, version) = self.store().load::<Booking>(stream.as_str()).await?;
+            if let Ok(events) = decide(&state, &BookingCommand::ExpireHold, now) {
+                let ctx = CommandContext::default();
+                batches.push(StreamAppend::new(
+                    stream.as_str(),
+                    ExpectedVersion::Exact(version),
+                    encode(target.catalog, &events, &ctx)?,
+                ));
+                release.push(dead.booking_id);
+            }
+        }
+        Ok((batches, release))
+    }
+}
+
+/// Checks the target against the live allocations and picks its staff member; `None` = taken.
+fn choose_placement(
+    target: &Target<'_>,
+    allocations: &[Allocation],
+    now: DateTime<Utc>,
+) -> Result<Option<Placement>, ApiError> {
+    let catalog = target.catalog;
+    let business_wide = catalog.business_wide();
+    let busy: Vec<BusyInterval> = allocations
+        .iter()
+        .filter(|a| a.is_live(now) && Some(a.booking_id) != target.own)
+        .map(|a| a.busy(business_wide))
+        .collect();
+    let performers = catalog.performers(target.service.id);
+    let query = catalog.query(&target.service.rules, &performers, &busy, now);
+    let free = match check_bookable(&query, target.start, target.staff_id) {
+        Ok(free) => free,
+        Err(SlotError::Unavailable { .. }) => return Ok(None),
+        Err(other) => return Err(bad_slot(&other)),
+    };
+    let staff_id = if business_wide {
+        None
+    } else if let Some(preferred) = target.prefer.filter(|p| free.contains(p)) {
+        Some(preferred)
+    } else {
+        let date = target.start.with_timezone(&catalog.timezone).date_naive();
+        choose_staff(&free, |staff_id| {
+            allocations
+                .iter()
+                .filter(|a| {
+                    a.resource_id == staff_id
+                        && a.is_live(now)
+                        && a.placement
+                            .start
+                            .with_timezone(&catalog.timezone)
+                            .date_naive()
+                            == date
+                })
+                .count()
+        })
+    };
+    let rules = &target.service.rules;
+    Ok(Some(Placement {
+        staff_id,
+        start: target.start,
+        end: target.start + TimeDelta::minutes(i64::from(rules.duration_minutes)),
+        buffer_before_minutes: rules.buffer_before_minutes,
+        buffer_after_minutes: rules.buffer_after_minutes,
+    }))
+}
+
+pub(super) fn new_request(
+    catalog: &BusinessCatalog,
+    booking_id: Uuid,
+    service: &CatalogService,
+    requested_staff_id: Option<Uuid>,
+    client_id: Option<Uuid>,
+    placement: Placement,
+) -> SlotRequest {
+    SlotRequest {
+        booking_id,
+        business_id: catalog.business_id,
+        service_id: service.id,
+        requested_staff_id,
+        client_id,
+        placement,
+    }
+}
+
+/// The nearest free slots for the same service (and staff member, when one was asked for).
+pub(crate) fn alternatives(
+    target_catalog: &BusinessCatalog,
+    service: &CatalogService,
+    staff_id: Option<Uuid>,
+    own: Option<Uuid>,
+    allocations: &[Allocation],
+    start: DateTime<Utc>,
+    now: DateTime<Utc>,
+) -> Vec<Alternative> {
+    let business_wide = target_catalog.business_wide();
+    let busy: Vec<BusyInterval> = allocations
+        .iter()
+        .filter(|a| a.is_live(now) && Some(a.booking_id) != own)
+        .map(|a| a.busy(business_wide))
+        .collect();
+    let performers = match (target_catalog.performers(service.id), staff_id) {
+        (Performers::Staff(list), Some(id)) => {
+            Performers::Staff(list.into_iter().filter(|s| s.staff_id == id).collect())
+        }
+        (performers, _) => performers,
+    };
+    let query = target_catalog.query(&service.rules, &performers, &busy, now);
+    nearest_alternatives(&query, start, ALTERNATIVES)
+        .into_iter()
+        .map(|slot| Alternative {
+            start: slot.start,
+            end: slot.end,
+            staff_ids: slot.staff_ids,
+        })
+        .collect()
+}
