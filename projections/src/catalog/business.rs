@@ -105,6 +105,18 @@ pub(super) async fn apply(
                 .execute(conn)
                 .await?;
         }
+        other => apply_people(conn, other, at).await?,
+    }
+    Ok(())
+}
+
+/// Members, voice booking and the agent.
+async fn apply_people(
+    conn: &mut PgConnection,
+    event: &BusinessEvent,
+    at: chrono::DateTime<chrono::Utc>,
+) -> Result<(), sqlx::Error> {
+    match event {
         BusinessEvent::MemberAdded {
             business_id,
             user_id,
@@ -186,6 +198,7 @@ pub(super) async fn apply(
             .execute(conn)
             .await?;
         }
+        _ => {}
     }
     Ok(())
 }

@@ -94,13 +94,14 @@ impl TestApp {
         .fetch_optional(self.store.pool())
         .await
         .expect("newest event")
-        .map_or(store::FeedPosition::START, |(epoch, tx_id, global_position)| {
-            store::FeedPosition {
+        .map_or(
+            store::FeedPosition::START,
+            |(epoch, tx_id, global_position)| store::FeedPosition {
                 epoch,
                 tx_id,
                 global_position,
-            }
-        });
+            },
+        );
         let names: Vec<&str> = projections::all().iter().map(|p| p.name()).collect();
         let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
         loop {

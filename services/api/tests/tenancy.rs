@@ -1,5 +1,10 @@
 //! Tenancy and catalog acceptance tests (issue 3), over HTTP against the real server, Postgres and NATS.
 //! Shared helpers live here; each scenario group is a module under `tenancy/`.
+#![expect(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "test helpers fail the test on a broken setup"
+)]
 
 #[path = "tenancy/bad_input.rs"]
 mod bad_input;

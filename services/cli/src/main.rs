@@ -1,5 +1,6 @@
 //! `voiceappoint`: one binary, one subcommand per role (DESIGN.md §2, §12).
 
+mod admin;
 mod bench;
 mod bench_availability;
 mod config;
@@ -52,6 +53,11 @@ enum Command {
     Verify {
         #[command(subcommand)]
         what: verify::What,
+    },
+    /// Platform users (platform_admin, finance, auditor).
+    Admin {
+        #[command(subcommand)]
+        action: admin::AdminAction,
     },
     /// Benchmarks; figures go to BENCHMARKS.md.
     Bench {
@@ -110,6 +116,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Audit {
             action: AuditAction::Verify { stream },
         } => platform::audit_verify(&config, stream.as_deref()).await,
+        Command::Admin { action } => admin::run(&config, action).await,
         Command::Bench { which } => bench::run(&config, which).await,
         Command::Verify { what } => verify::run(&config, what).await,
     }

@@ -16,7 +16,7 @@ use utoipa_axum::routes;
 
 use crate::{ApiError, AppState};
 
-/// Every tenancy route, with its OpenAPI operation.
+/// Every tenancy route, with its `OpenAPI` operation.
 pub fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(auth::register))

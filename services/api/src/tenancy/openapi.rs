@@ -46,10 +46,10 @@ const OPS: [(&str, &str); 4] = [
     ("/openapi.json", "this document"),
 ];
 
-/// The OpenAPI document for `routes` (plus the ops endpoints) and the routes themselves.
-pub fn split(routes: OpenApiRouter<AppState>) -> (Router<AppState>, Document) {
+/// The `OpenAPI` document for `documented` (plus the ops endpoints) and the routes themselves.
+pub fn split(documented: OpenApiRouter<AppState>) -> (Router<AppState>, Document) {
     let (router, mut doc) = OpenApiRouter::with_openapi(ApiDoc::openapi())
-        .merge(routes)
+        .merge(documented)
         .split_for_parts();
     for (path, summary) in OPS {
         doc.paths.add_path_operation(

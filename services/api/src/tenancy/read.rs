@@ -57,6 +57,10 @@ pub async fn business_id_by_slug(pool: &PgPool, slug: &str) -> Result<Option<Uui
 
 /// How far a business is through onboarding.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[expect(
+    clippy::struct_excessive_bools,
+    reason = "independent checklist items shown as JSON"
+)]
 pub struct Onboarding {
     pub hours: bool,
     pub services: bool,
@@ -82,6 +86,10 @@ pub struct BusinessView {
 }
 
 #[derive(sqlx::FromRow)]
+#[expect(
+    clippy::struct_excessive_bools,
+    reason = "one row of independent flags"
+)]
 struct BusinessRow {
     tenant_id: Uuid,
     slug: String,

@@ -115,34 +115,13 @@ pub async fn register(
             ));
             slug = Some((candidate, events));
         }
-        let (email_, hash, slug_) = (
+        let hook = credentials_hook(
+            user_id,
             email.clone(),
             password_hash.clone(),
-            slug.as_ref().map(|(s, _)| s.clone()),
+            slug.as_ref().map(|(s, _)| (s.clone(), business_id)),
+            now,
         );
-        let hook: store::AppendHook<'_> = Box::new(move |conn| {
-            async move {
-                sqlx::query(
-                    "insert into user_credentials (user_id, email, password_hash, created_at) \
-                     values ($1, $2, $3, $4)",
-                )
-                .bind(user_id)
-                .bind(&email_)
-                .bind(&hash)
-                .bind(now)
-                .execute(&mut *conn)
-                .await?;
-                if let Some(slug) = slug_ {
-                    sqlx::query("insert into business_slugs (slug, business_id) values ($1, $2)")
-                        .bind(slug)
-                        .bind(business_id)
-                        .execute(&mut *conn)
-                        .await?;
-                }
-                Ok(())
-            }
-            .boxed()
-        });
         match state.store().append_many(batches, Some(hook)).await {
             Ok(_) => break slug,
             Err(StoreError::Hook(db)) => match violated_constraint(&db) {
@@ -183,6 +162,40 @@ pub async fn register(
             "expires_in": TOKEN_TTL_SECONDS,
         })),
     ))
+}
+
+/// Writes the credentials (and the slug claim) in the append transaction: the unique constraints make
+/// email and slug unique across streams.
+fn credentials_hook(
+    user_id: Uuid,
+    email: String,
+    hash: String,
+    slug: Option<(String, Uuid)>,
+    now: chrono::DateTime<chrono::Utc>,
+) -> store::AppendHook<'static> {
+    Box::new(move |conn| {
+        async move {
+            sqlx::query(
+                "insert into user_credentials (user_id, email, password_hash, created_at) \
+                 values ($1, $2, $3, $4)",
+            )
+            .bind(user_id)
+            .bind(&email)
+            .bind(&hash)
+            .bind(now)
+            .execute(&mut *conn)
+            .await?;
+            if let Some((slug, business_id)) = slug {
+                sqlx::query("insert into business_slugs (slug, business_id) values ($1, $2)")
+                    .bind(slug)
+                    .bind(business_id)
+                    .execute(&mut *conn)
+                    .await?;
+            }
+            Ok(())
+        }
+        .boxed()
+    })
 }
 
 /// The first candidate from `*attempt` on that no business holds yet (the guard table decides races).

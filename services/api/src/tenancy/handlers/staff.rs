@@ -40,18 +40,26 @@ pub struct NewStaffBody {
 #[derive(Debug, Default, Deserialize, ToSchema)]
 pub struct PatchStaffBody {
     pub service_ids: Option<Vec<Uuid>>,
-    #[serde(default, deserialize_with = "present")]
+    #[serde(default, deserialize_with = "weekly_patch")]
     #[schema(value_type = Option<Object>)]
-    pub weekly: Option<Option<WeeklySpec>>,
+    pub weekly: WeeklyPatch,
     #[schema(value_type = Option<Object>)]
     pub overrides: Option<OverridesSpec>,
 }
 
-/// Distinguishes `"weekly": null` (Some(None)) from a missing field (None).
-fn present<'de, D: Deserializer<'de>, T: Deserialize<'de>>(
-    d: D,
-) -> Result<Option<Option<T>>, D::Error> {
-    Option::<T>::deserialize(d).map(Some)
+/// What a PATCH says about the weekly hours.
+#[derive(Debug, Default)]
+pub enum WeeklyPatch {
+    /// The field was left out.
+    #[default]
+    Keep,
+    /// `"weekly": null`: work the business hours.
+    BusinessHours,
+    Own(WeeklySpec),
+}
+
+fn weekly_patch<'de, D: Deserializer<'de>>(d: D) -> Result<WeeklyPatch, D::Error> {
+    Ok(Option::<WeeklySpec>::deserialize(d)?.map_or(WeeklyPatch::BusinessHours, WeeklyPatch::Own))
 }
 
 pub fn staff_stream(staff_id: Uuid) -> String {
@@ -192,9 +200,14 @@ pub async fn patch(
         Some(ids) => live_services(&state, &tenant, ids).await?,
         None => Vec::new(),
     };
-    let schedule = if body.weekly.is_some() || body.overrides.is_some() {
+    let changes_weekly = !matches!(body.weekly, WeeklyPatch::Keep);
+    let schedule = if changes_weekly || body.overrides.is_some() {
         Some((
-            body.weekly.unwrap_or_else(|| current.weekly.clone()),
+            match body.weekly {
+                WeeklyPatch::Keep => current.weekly.clone(),
+                WeeklyPatch::BusinessHours => None,
+                WeeklyPatch::Own(weekly) => Some(weekly),
+            },
             body.overrides.unwrap_or_else(|| current.overrides.clone()),
         ))
     } else {
