@@ -12,6 +12,7 @@
 //! - [`verify`]: re-derives the allocation table from the events; [`catalog`]: the seam filled from the
 //!   catalog read models; [`http`]: the REST endpoints.
 
+pub mod availability;
 pub mod catalog;
 pub mod commands;
 pub mod guard;

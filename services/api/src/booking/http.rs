@@ -7,7 +7,7 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 use chrono::{DateTime, NaiveDate, TimeDelta, Utc};
 use domain::booking::Booking;
-use domain::scheduling::{Performers, available_slots, parse_local_or_rfc3339};
+use domain::scheduling::parse_local_or_rfc3339;
 use domain::tenancy::Permission;
 use events::booking::booking_stream;
 use serde::Deserialize;
@@ -24,9 +24,6 @@ use crate::tenancy::access::{Tenant, access};
 use crate::tenancy::auth::AuthUser;
 use crate::tenancy::{metadata, read};
 use crate::{ApiError, AppState};
-
-/// The most dates one availability request may list.
-const MAX_DAYS: u32 = 31;
 
 pub fn routes() -> Router<AppState> {
     Router::new()
@@ -86,41 +83,10 @@ async fn availability(
 ) -> Result<Json<Value>, ApiError> {
     let tenant = member(&state, &user, &slug).await?;
     let catalog = catalog::load(state.store().pool(), tenant.business_id).await?;
-    let service = catalog.service(q.service_id)?;
-    catalog.known_staff(q.staff_id)?;
     let days = q.days.unwrap_or(1);
-    if !(1..=MAX_DAYS).contains(&days) {
-        return Err(ApiError::validation(
-            "invalid_days",
-            format!("days must be 1..={MAX_DAYS}"),
-        ));
-    }
-    let performers = match (catalog.performers(service.id), q.staff_id) {
-        (Performers::Staff(list), Some(id)) => {
-            let only: Vec<_> = list.into_iter().filter(|s| s.staff_id == id).collect();
-            if only.is_empty() {
-                return Err(ApiError::validation(
-                    "staff_not_eligible",
-                    "this staff member does not perform the service",
-                ));
-            }
-            Performers::Staff(only)
-        }
-        (performers, _) => performers,
-    };
-    let now = state.store().clock().now();
-    let busy = catalog::busy(
-        state.store().pool(),
-        tenant.business_id,
-        now - TimeDelta::days(1),
-        now,
-        catalog.business_wide(),
-    )
-    .await?;
-    let mut query = catalog.query(&service.rules, &performers, &busy, now);
-    query.from_date = q.date;
-    query.to_date = q.date + TimeDelta::days(i64::from(days - 1));
-    let slots = available_slots(&query);
+    let slots = BookingService::new(state.store().clone())
+        .slots(&catalog, q.service_id, q.staff_id, q.date, days)
+        .await?;
     let tz = catalog.timezone;
     let days: Vec<Value> = (0..days)
         .map(|offset| q.date + TimeDelta::days(i64::from(offset)))
@@ -137,7 +103,7 @@ async fn availability(
         })
         .collect();
     Ok(Json(
-        json!({"timezone": tz.name(), "service_id": service.id, "days": days}),
+        json!({"timezone": tz.name(), "service_id": q.service_id, "days": days}),
     ))
 }
 
