@@ -1,5 +1,10 @@
 //! End-to-end scenarios: the real `voiceappoint` binary, started as a process, over HTTP, against real
 //! Postgres and NATS.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "test code: a panic is the failure report"
+)]
 
 use std::io::{BufRead as _, BufReader};
 use std::process::{Child, Command, Stdio};
@@ -136,10 +141,10 @@ impl Running {
         let client = reqwest::Client::new();
         let deadline = Instant::now() + Duration::from_secs(30);
         loop {
-            if let Ok(resp) = client.get(self.url("/readyz")).send().await {
-                if resp.status() == 200 {
-                    return resp.json().await.unwrap();
-                }
+            if let Ok(resp) = client.get(self.url("/readyz")).send().await
+                && resp.status() == 200
+            {
+                return resp.json().await.unwrap();
             }
             assert!(Instant::now() < deadline, "never became ready");
             tokio::time::sleep(Duration::from_millis(100)).await;
@@ -208,7 +213,7 @@ async fn dev_creates_its_database_serves_and_a_second_run_does_not_duplicate_the
     }
     let seeds = count(
         &db.url(),
-        "select count(*) from events where event_type = 'DemoSeeded'",
+        "select count(*) from events where event_type = 'BusinessRegistered'",
     )
     .await;
     assert_eq!(seeds, 1, "the second dev run seeded again");

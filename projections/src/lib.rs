@@ -2,6 +2,7 @@
 //! checkpoints), rebuilds from the event store, and the read models themselves.
 
 pub mod bookings;
+pub mod call_log;
 pub mod catalog;
 pub mod event_counts;
 pub mod rebuild;
@@ -32,6 +33,7 @@ pub trait Projector: Send + Sync + 'static {
 pub fn all() -> Vec<std::sync::Arc<dyn Projector>> {
     vec![
         std::sync::Arc::new(event_counts::EventCounts),
+        std::sync::Arc::new(call_log::CallLog),
         std::sync::Arc::new(catalog::Catalog),
         std::sync::Arc::new(bookings::Availability),
         std::sync::Arc::new(bookings::Appointments),

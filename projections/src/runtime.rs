@@ -165,8 +165,9 @@ impl ProjectorRunner {
             if last_pending_check.elapsed() > Duration::from_secs(2) {
                 last_pending_check = tokio::time::Instant::now();
                 if let Ok(info) = consumer.clone().info().await {
-                    metrics::gauge!("va_projector_pending_events", "projector" => name)
-                        .set(info.num_pending as f64);
+                    metrics::gauge!("va_projector_pending_events", "projector" => name).set(
+                        gauge_value(i64::try_from(info.num_pending).unwrap_or(i64::MAX)),
+                    );
                 }
             }
         }
@@ -185,6 +186,8 @@ impl ProjectorRunner {
     }
 }
 
+use store::relay::gauge_value;
+
 fn record_lag(name: &'static str, last: Option<&StoredEvent>) {
     if let Some(last) = last {
         #[expect(
@@ -192,9 +195,10 @@ fn record_lag(name: &'static str, last: Option<&StoredEvent>) {
             reason = "lag is measured against the wall clock"
         )]
         let lag = (chrono::Utc::now() - last.recorded_at).num_milliseconds();
-        metrics::gauge!("va_projector_lag_seconds", "projector" => name).set(lag as f64 / 1000.0);
+        metrics::gauge!("va_projector_lag_seconds", "projector" => name)
+            .set(gauge_value(lag) / 1000.0);
         metrics::gauge!("va_projector_position", "projector" => name)
-            .set(last.global_position as f64);
+            .set(gauge_value(last.global_position));
     }
 }
 

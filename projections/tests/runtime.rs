@@ -1,4 +1,9 @@
 //! The projector runtime end to end: event store → relay → JetStream → projector → read model.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "test code: a panic is the failure report"
+)]
 
 use std::sync::Arc;
 use std::time::Duration;

@@ -6,6 +6,7 @@ pub mod json;
 pub mod ops;
 pub mod tenancy;
 pub mod testkit;
+pub mod webhook;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -34,6 +35,7 @@ struct Inner {
     nats: Option<async_nats::Client>,
     metrics: PrometheusHandle,
     tenancy: tenancy::TenancyState,
+    webhook: webhook::WebhookConfig,
 }
 
 impl AppState {
@@ -44,6 +46,7 @@ impl AppState {
                 nats,
                 metrics: ops::metrics_handle(),
                 tenancy: tenancy::TenancyState::from_env(),
+                webhook: webhook::WebhookConfig::from_env(),
             }),
         }
     }
@@ -59,6 +62,10 @@ impl AppState {
     pub fn tenancy(&self) -> &tenancy::TenancyState {
         &self.inner.tenancy
     }
+
+    pub fn webhook(&self) -> &webhook::WebhookConfig {
+        &self.inner.webhook
+    }
 }
 
 /// The whole HTTP application.
@@ -67,6 +74,7 @@ pub fn router(state: AppState) -> Router {
         .merge(ops::routes())
         .merge(tenancy::openapi::routes())
         .merge(booking::http::routes())
+        .merge(webhook::routes())
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(TimeoutLayer::with_status_code(
             axum::http::StatusCode::SERVICE_UNAVAILABLE,

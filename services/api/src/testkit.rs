@@ -1,5 +1,9 @@
 //! Test support shared by every crate's tests: the whole platform (API + relay + every projector) on a
 //! fresh database (from `#[sqlx::test]`), real NATS with a unique stream, the API on `127.0.0.1:0`.
+#![allow(
+    clippy::expect_used,
+    reason = "test support: a failed setup is a failed test"
+)]
 
 use std::net::SocketAddr;
 use std::time::Duration;

@@ -1,5 +1,10 @@
 //! Booking acceptance tests of issue 4 over HTTP against the real server, Postgres and NATS: the race,
 //! concurrent idempotent retries, holds and expiry, reschedule onto itself, cancel-and-rebook, bad input.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "test code: a panic is the failure report"
+)]
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -144,9 +149,9 @@ impl Salon {
             assert_eq!(status, StatusCode::CREATED, "{body}");
             let id = body["id"].as_str().unwrap().to_owned();
             if name == "Ann" {
-                salon.ann = id
+                salon.ann = id;
             } else {
-                salon.bea = id
+                salon.bea = id;
             }
         }
         let path = format!("/api/v1/businesses/{slug}/services/{}", salon.retired);

@@ -1,5 +1,10 @@
 //! The booking service against real Postgres, driven through its catalog seam (`BusinessCatalog`) rather
 //! than HTTP: races, idempotency, holds and their expiry, reschedule, cancel, bad input, the verifier.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "test code: a panic is the failure report"
+)]
 
 use std::sync::{Arc, Mutex};
 

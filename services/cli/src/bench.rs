@@ -1,5 +1,12 @@
 //! `voiceappoint bench …`: throughput and latency of the real components, each beside a baseline
 //! measured in the same run on the same database (this machine is noisy; ratios travel, absolutes don't).
+#![allow(
+    clippy::cast_precision_loss,
+    clippy::cast_possible_truncation,
+    clippy::cast_sign_loss,
+    clippy::cast_possible_wrap,
+    reason = "benchmark arithmetic on counts and ratios far below 2^52"
+)]
 
 use std::str::FromStr as _;
 use std::time::{Duration, Instant};
@@ -98,7 +105,7 @@ struct Measured {
 }
 
 impl Measured {
-    fn merge(parts: Vec<(usize, Vec<Duration>)>, events_per_op: usize, elapsed: Duration) -> Self {
+    fn merge(parts: &[(usize, Vec<Duration>)], events_per_op: usize, elapsed: Duration) -> Self {
         let mut latencies: Vec<Duration> = parts.iter().flat_map(|p| p.1.iter().copied()).collect();
         latencies.sort_unstable();
         let ops = parts.iter().map(|p| p.0).sum();
@@ -170,7 +177,7 @@ where
     while let Some(r) = tasks.join_next().await {
         parts.push(r??);
     }
-    Ok(Measured::merge(parts, per_op, start.elapsed()))
+    Ok(Measured::merge(&parts, per_op, start.elapsed()))
 }
 
 async fn append(config: &Config, span: Duration) -> anyhow::Result<()> {

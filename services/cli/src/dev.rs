@@ -13,7 +13,7 @@ use sqlx::Connection as _;
 use sqlx::postgres::{PgConnectOptions, PgConnection};
 
 use crate::config::Config;
-use crate::platform::{self, Roles, out};
+use crate::platform::{self, Projectors, Roles, out};
 use crate::seed;
 
 pub async fn run(mut config: Config) -> anyhow::Result<()> {
@@ -41,22 +41,43 @@ pub async fn run(mut config: Config) -> anyhow::Result<()> {
     };
 
     let store = platform::open_store_migrated(&config).await?;
-    let seeded = seed::demo(&store).await?;
+    let shutdown = platform::shutdown_on_signal();
     let roles = Roles {
         api: true,
         relay: true,
-        projectors: Some(None),
+        projectors: Projectors::All,
     };
-    platform::run_roles(&config, roles, platform::shutdown_on_signal(), |addr| {
-        out(&format!("VoiceAppoint is running ({seeded})"));
-        out(&format!("  API:      http://{addr}/"));
+    let (addr_tx, addr_rx) = tokio::sync::oneshot::channel();
+    let seeding = tokio::spawn(async move {
+        let Ok(addr) = addr_rx.await else { return };
+        let base = format!("http://{addr}");
+        let outcome = match seed::demo(&store, &base).await {
+            Ok(line) => line,
+            Err(err) => format!("demo seed failed: {err:#}"),
+        };
+        let secret =
+            std::env::var("VAPI_WEBHOOK_SECRET").unwrap_or_else(|_| "<VAPI_WEBHOOK_SECRET>".into());
+        out(&format!("VoiceAppoint is running: {outcome}"));
+        out(&format!("  API:      {base}/"));
         out(&format!(
-            "  health:   http://{addr}/healthz  ready: http://{addr}/readyz"
+            "  health:   {base}/healthz  ready: {base}/readyz  metrics: {base}/metrics  OpenAPI: {base}/openapi.json"
         ));
-        out(&format!("  metrics:  http://{addr}/metrics"));
+        out("  a sample webhook call (the agent asking for the demo salon's services):");
+        let sample = serde_json::json!({"message": {"type": "tool-calls",
+            "call": {"id": "demo-call-1", "phoneNumberId": seed::DEMO_PHONE_ID, "customer": {"number": "+15551234567"}},
+            "toolCallList": [{"id": "t1", "type": "function",
+                "function": {"name": "get_business_services", "arguments": {}}}]}});
+        out(&format!(
+            "  curl -s {base}/vapi/webhook -H 'content-type: application/json' -H 'x-vapi-secret: {secret}' -d '{sample}'"
+        ));
         out("  Ctrl-C stops everything.");
+    });
+    let result = platform::run_roles(&config, roles, shutdown, move |addr| {
+        let _ = addr_tx.send(addr);
     })
-    .await
+    .await;
+    seeding.abort();
+    result
 }
 
 /// Whether the Postgres server of `url` accepts a connection (to its maintenance database).
@@ -92,7 +113,12 @@ pub async fn ensure_database(url: &str) -> anyhow::Result<()> {
             .await
         {
             // Someone else created it first: fine.
-            if err.as_database_error().and_then(|e| e.code()).as_deref() != Some("42P04") {
+            if err
+                .as_database_error()
+                .and_then(sqlx::error::DatabaseError::code)
+                .as_deref()
+                != Some("42P04")
+            {
                 return Err(err.into());
             }
         }
@@ -131,7 +157,7 @@ fn postgres_bin_dirs() -> Vec<PathBuf> {
             Some((major, e.path().join("bin")))
         })
         .collect();
-    dirs.sort_by(|a, b| b.0.cmp(&a.0));
+    dirs.sort_by_key(|d| std::cmp::Reverse(d.0));
     dirs.into_iter().map(|(_, d)| d).collect()
 }
 

@@ -54,7 +54,7 @@ enum Command {
         #[command(subcommand)]
         what: verify::What,
     },
-    /// Platform users (platform_admin, finance, auditor).
+    /// Platform users (`platform_admin`, `finance`, `auditor`).
     Admin {
         #[command(subcommand)]
         action: admin::AdminAction,

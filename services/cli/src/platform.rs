@@ -52,13 +52,20 @@ pub async fn connect_nats(config: &Config) -> anyhow::Result<async_nats::Client>
         .context("connecting to NATS (NATS_URL)")
 }
 
+/// Which projectors a process runs.
+#[derive(Debug, Clone, Copy)]
+pub enum Projectors<'a> {
+    None,
+    All,
+    One(&'a str),
+}
+
 /// Which roles one process runs.
 #[derive(Debug, Clone, Copy)]
 pub struct Roles<'a> {
     pub api: bool,
     pub relay: bool,
-    /// `Some(None)`: every projector; `Some(Some(name))`: one.
-    pub projectors: Option<Option<&'a str>>,
+    pub projectors: Projectors<'a>,
 }
 
 /// Cancelled on SIGINT or SIGTERM.
@@ -69,11 +76,11 @@ pub fn shutdown_on_signal() -> CancellationToken {
         let ctrl_c = tokio::signal::ctrl_c();
         #[cfg(unix)]
         {
-            let mut term =
-                match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-                    Ok(s) => s,
-                    Err(_) => return,
-                };
+            let Ok(mut term) =
+                tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+            else {
+                return;
+            };
             tokio::select! {
                 _ = ctrl_c => {}
                 _ = term.recv() => {}
@@ -109,12 +116,12 @@ pub async fn run_roles(
         let token = shutdown.clone();
         tasks.spawn(async move { relay.run(token).await.context("relay") });
     }
-    if let Some(which) = roles.projectors {
-        let selected: Vec<Arc<dyn projections::Projector>> = match which {
-            Some(name) => vec![
+    if !matches!(roles.projectors, Projectors::None) {
+        let selected: Vec<Arc<dyn projections::Projector>> = match roles.projectors {
+            Projectors::One(name) => vec![
                 projections::by_name(name).with_context(|| format!("no projector named {name}"))?,
             ],
-            None => projections::all(),
+            Projectors::All | Projectors::None => projections::all(),
         };
         for projector in selected {
             let runner = projections::ProjectorRunner::new(
@@ -161,7 +168,7 @@ pub async fn serve(config: &Config) -> anyhow::Result<()> {
     let roles = Roles {
         api: true,
         relay: false,
-        projectors: None,
+        projectors: Projectors::None,
     };
     run_roles(config, roles, shutdown_on_signal(), |addr| {
         tracing::info!(%addr, "API listening");
@@ -173,7 +180,7 @@ pub async fn relay(config: &Config) -> anyhow::Result<()> {
     let roles = Roles {
         api: false,
         relay: true,
-        projectors: None,
+        projectors: Projectors::None,
     };
     run_roles(config, roles, shutdown_on_signal(), |_| {}).await
 }
@@ -182,7 +189,7 @@ pub async fn project(config: &Config, name: Option<&str>) -> anyhow::Result<()> 
     let roles = Roles {
         api: false,
         relay: false,
-        projectors: Some(name),
+        projectors: name.map_or(Projectors::All, Projectors::One),
     };
     run_roles(config, roles, shutdown_on_signal(), |_| {}).await
 }

@@ -139,7 +139,7 @@ pub async fn ensure_stream(
             subjects: vec![cfg.all_events()],
             description: Some(description.clone()),
             storage: stream::StorageType::File,
-            duplicate_window: Duration::from_secs(120),
+            duplicate_window: Duration::from_mins(2),
             ..Default::default()
         })
         .await

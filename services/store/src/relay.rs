@@ -211,7 +211,7 @@ impl Relay {
                         last_seq,
                     };
                     metrics::gauge!("va_relay_last_position")
-                        .set(synced.cursor.global_position as f64);
+                        .set(gauge_value(synced.cursor.global_position));
                 }
                 Err(err) => {
                     tracing::warn!(error = %err, "publish to JetStream failed; re-syncing");
@@ -252,4 +252,10 @@ impl Relay {
         metrics::counter!("va_relay_published_total").increment(batch.len() as u64);
         Ok(last_seq)
     }
+}
+
+/// Metrics gauges are `f64`; feed positions stay far below 2^52, where the conversion is exact.
+#[expect(clippy::cast_precision_loss, reason = "positions stay below 2^52")]
+pub fn gauge_value(position: i64) -> f64 {
+    position as f64
 }

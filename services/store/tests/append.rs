@@ -1,5 +1,10 @@
 //! Appending: optimistic concurrency under contention, idempotency, multi-stream atomicity, hooks,
 //! immutability and upcasting — against a fresh real Postgres database per test.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "test code: a panic is the failure report"
+)]
 
 use events::{NewEvent, Upcasters};
 use serde_json::json;

@@ -1,5 +1,10 @@
 //! The gap-safe feed and the relay: nothing is delivered past an open transaction, everything is
 //! delivered exactly once afterwards, and the relay survives being killed and NATS going away.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "test code: a panic is the failure report"
+)]
 
 #[path = "support/jetstream.rs"]
 mod jetstream_support;
@@ -125,7 +130,7 @@ async fn the_feed_waits_for_an_open_transaction_and_then_delivers_everything_onc
     );
 }
 
-async fn spawn_relay(
+fn spawn_relay(
     store: &EventStore,
     js: &async_nats::jetstream::Context,
     bus: &BusConfig,
@@ -151,7 +156,7 @@ async fn the_relay_does_not_publish_past_an_open_transaction(pool: PgPool) {
     let nats = store::bus::connect("nats://127.0.0.1:4222").await.unwrap();
     let js = store::bus::jetstream(nats);
     let bus = BusConfig::unique("gap");
-    let (stop, _relay) = spawn_relay(&store, &js, &bus).await;
+    let (stop, _relay) = spawn_relay(&store, &js, &bus);
     store
         .append("other-before", ExpectedVersion::Any, vec![ev(1)])
         .await
@@ -206,7 +211,7 @@ async fn a_relay_killed_at_random_points_and_restarted_publishes_every_event_exa
         })
     };
     for _ in 0..8 {
-        let (_stop, relay) = spawn_relay(&store, &js, &bus).await;
+        let (_stop, relay) = spawn_relay(&store, &js, &bus);
         let pause = rand::rng().random_range(20..250);
         tokio::time::sleep(Duration::from_millis(pause)).await;
         relay.abort();
@@ -214,7 +219,7 @@ async fn a_relay_killed_at_random_points_and_restarted_publishes_every_event_exa
     }
     writer.await.unwrap();
     let total = read_all(&store).await.len();
-    let (stop, _relay) = spawn_relay(&store, &js, &bus).await;
+    let (stop, _relay) = spawn_relay(&store, &js, &bus);
     wait_for_count(&js, &bus, total as u64, 30).await;
     tokio::time::sleep(Duration::from_millis(300)).await;
     let delivered = stream_events(&js, &bus).await;
@@ -230,7 +235,7 @@ async fn appends_succeed_while_nats_is_down_and_the_relay_catches_up_when_it_ret
     let client = store::bus::connect(&nats_server.url()).await.unwrap();
     let js = store::bus::jetstream(client);
     let bus = BusConfig::unique("down");
-    let (stop, _relay) = spawn_relay(&store, &js, &bus).await;
+    let (stop, _relay) = spawn_relay(&store, &js, &bus);
     for i in 0..10 {
         store
             .append("other-n", ExpectedVersion::Any, vec![ev(i)])

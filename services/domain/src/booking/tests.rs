@@ -54,6 +54,10 @@ impl Scenario {
         self.when_at(command, now())
     }
 
+    #[expect(
+        clippy::needless_pass_by_value,
+        reason = "reads like the given/when/then sentence it is"
+    )]
     fn when_at(self, command: BookingCommand, now: DateTime<Utc>) -> Outcome {
         Outcome(decide(&self.0, &command, now))
     }

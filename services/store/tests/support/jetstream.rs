@@ -30,12 +30,11 @@ pub async fn stream_events(js: &jetstream::Context, bus: &BusConfig) -> Vec<Stor
 pub async fn wait_for_count(js: &jetstream::Context, bus: &BusConfig, n: u64, secs: u64) {
     let deadline = tokio::time::Instant::now() + Duration::from_secs(secs);
     loop {
-        if let Ok(mut stream) = js.get_stream(&bus.stream_name).await {
-            if let Ok(info) = stream.info().await {
-                if info.state.messages >= n {
-                    return;
-                }
-            }
+        if let Ok(mut stream) = js.get_stream(&bus.stream_name).await
+            && let Ok(info) = stream.info().await
+            && info.state.messages >= n
+        {
+            return;
         }
         assert!(
             tokio::time::Instant::now() < deadline,

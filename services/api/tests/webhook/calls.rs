@@ -1,0 +1,296 @@
+//! Whole calls: the happy path end to end, and every message delivered more than once or out of order.
+
+use std::time::Duration;
+
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+use sqlx::PgPool;
+
+use super::{CALLER, World, booking_date, call, first_result, tool_calls};
+
+fn status(call_id: &str, s: &str) -> Value {
+    let mut m = json!({"type": "status-update", "status": s, "call": call(call_id)});
+    if s == "ended" {
+        m["endedReason"] = json!("customer-ended-call");
+    }
+    m
+}
+
+fn report(call_id: &str) -> Value {
+    let mut c = call(call_id);
+    c["costBreakdown"] = json!({"transport": 0.01, "stt": 0.02, "llm": 0.05, "tts": 0.04, "vapi": 0.0034, "total": 0.1234});
+    json!({"type": "end-of-call-report", "endedReason": "customer-ended-call",
+           "startedAt": "2027-03-10T15:00:00.000Z", "endedAt": "2027-03-10T15:01:35.200Z", "cost": 0.1234,
+           "artifact": {"transcript": "AI: Salon Ana\nUser: a haircut please", "messages": []},
+           "analysis": {"summary": "Caller booked a haircut.", "successEvaluation": "true"},
+           "call": c, "phoneNumber": {"id": super::PHONE_ID, "number": "+14155550100", "twilioAuthToken": "secret-token"}})
+}
+
+async fn wait_for_call(world: &World, call_id: &str, check: impl Fn(&Value) -> bool) -> Value {
+    for _ in 0..100 {
+        let (s, body) = world
+            .api("GET", &format!("/api/v1/calls/{call_id}"), Value::Null)
+            .await;
+        if s == StatusCode::OK && check(&body) {
+            return body;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("call {call_id} never reached the expected state");
+}
+
+#[sqlx::test(migrator = "store::MIGRATOR")]
+async fn a_whole_call_books_an_appointment_and_leaves_a_complete_call_log(pool: PgPool) {
+    let world = World::new(pool).await;
+    let id = "call-e2e-1";
+    let (s, assistant) = world
+        .webhook(json!({"type": "assistant-request", "call": call(id)}))
+        .await;
+    assert_eq!(s, StatusCode::OK);
+    let a = &assistant["assistant"];
+    assert_eq!(
+        a["firstMessage"], "Salon Ana, Sara speaking!",
+        "{assistant}"
+    );
+    assert_eq!(a["model"]["tools"].as_array().unwrap().len(), 7);
+    assert!(
+        a["model"]["messages"][0]["content"]
+            .as_str()
+            .unwrap()
+            .contains("Salon Ana")
+    );
+
+    let (_, services) = world
+        .webhook(tool_calls(
+            id,
+            &[("tc1", "get_business_services", json!({}))],
+        ))
+        .await;
+    let services = first_result(&services);
+    assert_eq!(services["services"][0]["name"], "Haircut");
+    assert_eq!(services["services"][0]["price"], "35.00");
+
+    let date = booking_date();
+    // Arguments as a JSON string, service by a spoken name.
+    let args = json!({"service": "a haircut", "date": date}).to_string();
+    let (_, slots) = world
+        .webhook(tool_calls(
+            id,
+            &[("tc2", "check_service_availability", json!(args))],
+        ))
+        .await;
+    let slots = first_result(&slots);
+    assert_eq!(slots["timezone"], "Europe/Madrid");
+    let start = slots["slots"][0]["start"].as_str().unwrap().to_owned();
+    assert!(start.starts_with(&format!("{date}T08:00:00+0")), "{start}");
+
+    let book = json!({"service": "hair cut", "start": start, "client_name": "Ana Caller"});
+    let (_, booked) = world
+        .webhook(tool_calls(id, &[("tc3", "book_appointment", book)]))
+        .await;
+    let booked = first_result(&booked);
+    assert_eq!(booked["status"], "booked", "{booked}");
+    assert_eq!(booked["service"], "Haircut");
+    let appointment = booked["appointment_id"].as_str().unwrap().to_owned();
+
+    assert_eq!(world.webhook(status(id, "ended")).await.0, StatusCode::OK);
+    let (s, body) = world.webhook(report(id)).await;
+    assert_eq!((s, body), (StatusCode::OK, json!({})));
+
+    let log = wait_for_call(&world, id, |c| {
+        c["summary"].is_string()
+            && c["tool_invocations"]
+                .as_array()
+                .is_some_and(|t| t.len() == 3)
+    })
+    .await;
+    assert_eq!(log["caller"], CALLER);
+    assert_eq!(log["status"], "ended");
+    assert_eq!(log["ended_reason"], "customer-ended-call");
+    assert_eq!(log["duration_seconds"], 95.2);
+    assert_eq!(log["cost_micros"], 123_400);
+    assert_eq!(log["appointment_id"], appointment.as_str());
+    assert_eq!(log["summary"], "Caller booked a haircut.");
+    let names: Vec<&str> = log["tool_invocations"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        names,
+        [
+            "get_business_services",
+            "check_service_availability",
+            "book_appointment"
+        ]
+    );
+    assert!(
+        log["tool_invocations"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|t| t["outcome"] == "ok")
+    );
+
+    assert_eq!(
+        world.event_types(&format!("call-{id}")).await,
+        [
+            "CallStarted",
+            "ToolInvoked",
+            "ToolInvoked",
+            "ToolInvoked",
+            "CallEnded",
+            "CallReportReceived"
+        ]
+    );
+    assert_eq!(
+        world.event_types(&format!("usage-{id}")).await,
+        ["UsageRecorded"]
+    );
+    let usage: Value = sqlx::query_scalar("select data from events where stream_id = $1")
+        .bind(format!("usage-{id}"))
+        .fetch_one(world.app.store.pool())
+        .await
+        .unwrap();
+    assert_eq!(
+        (usage["kind"].as_str(), usage["quantity"].as_i64()),
+        (Some("voice_seconds"), Some(96))
+    );
+    assert_eq!(usage["provider_cost_micros"], 123_400);
+    let raw: String =
+        sqlx::query_scalar("select data::text from events where event_type = 'CallReportReceived'")
+            .fetch_one(world.app.store.pool())
+            .await
+            .unwrap();
+    assert!(!raw.contains("secret-token"), "a Twilio token was stored");
+
+    let (s, list) = world
+        .api(
+            "GET",
+            &format!(
+                "/api/v1/businesses/{}/appointments?from={}T00:00:00Z&to=2100-01-01T00:00:00Z",
+                world.slug, date
+            ),
+            Value::Null,
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{list}");
+    assert!(
+        list["appointments"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|a| a["id"] == appointment.as_str()),
+        "{list}"
+    );
+}
+
+#[sqlx::test(migrator = "store::MIGRATOR")]
+async fn duplicate_and_concurrent_deliveries_record_the_same_events_as_one(pool: PgPool) {
+    let world = World::new(pool).await;
+    let id = "call-dup";
+    let date = booking_date();
+    let (_, slots) = world
+        .webhook(tool_calls(
+            id,
+            &[(
+                "d1",
+                "check_service_availability",
+                json!({"service": "Haircut", "date": date}),
+            )],
+        ))
+        .await;
+    let start = first_result(&slots)["slots"][1]["start"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let book = tool_calls(
+        id,
+        &[(
+            "d2",
+            "book_appointment",
+            json!({"service": "Haircut", "start": start, "client_name": "Bo"}),
+        )],
+    );
+    let messages = [
+        status(id, "in-progress"),
+        book,
+        status(id, "ended"),
+        report(id),
+    ];
+    for message in &messages {
+        let first = world.webhook(message.clone()).await;
+        let second = world.webhook(message.clone()).await;
+        assert_eq!(first, second, "a redelivery answered differently");
+        let (a, b, c) = tokio::join!(
+            world.webhook(message.clone()),
+            world.webhook(message.clone()),
+            world.webhook(message.clone())
+        );
+        assert!(a == first && b == first && c == first);
+    }
+    assert_eq!(
+        world.event_types(&format!("call-{id}")).await,
+        [
+            "CallStarted",
+            "ToolInvoked",
+            "CallStatusChanged",
+            "ToolInvoked",
+            "CallEnded",
+            "CallReportReceived"
+        ]
+    );
+    assert_eq!(
+        world.event_types(&format!("usage-{id}")).await,
+        ["UsageRecorded"]
+    );
+    let appointments: i64 =
+        sqlx::query_scalar("select count(*) from events where event_type = 'AppointmentBooked'")
+            .fetch_one(world.app.store.pool())
+            .await
+            .unwrap();
+    assert_eq!(
+        appointments, 1,
+        "a redelivered book_appointment booked twice"
+    );
+}
+
+#[sqlx::test(migrator = "store::MIGRATOR")]
+async fn a_report_before_the_ended_status_gives_the_same_call(pool: PgPool) {
+    let world = World::new(pool).await;
+    for (id, order) in [
+        ("call-a", ["ended", "report"]),
+        ("call-b", ["report", "ended"]),
+    ] {
+        for step in order {
+            let m = if step == "ended" {
+                status(id, "ended")
+            } else {
+                report(id)
+            };
+            assert_eq!(world.webhook(m).await.0, StatusCode::OK);
+        }
+        // A late in-progress after the end changes nothing.
+        world.webhook(status(id, "in-progress")).await;
+    }
+    let a = wait_for_call(&world, "call-a", |c| c["summary"].is_string()).await;
+    let b = wait_for_call(&world, "call-b", |c| c["summary"].is_string()).await;
+    for field in [
+        "status",
+        "started_at",
+        "ended_at",
+        "duration_seconds",
+        "ended_reason",
+        "cost_micros",
+        "summary",
+        "caller",
+    ] {
+        assert_eq!(a[field], b[field], "{field} differs");
+    }
+    assert_eq!(a["status"], "ended");
+    assert_eq!(
+        world.event_types("call-call-b").await,
+        ["CallStarted", "CallEnded", "CallReportReceived"]
+    );
+}
