@@ -120,6 +120,8 @@ impl ProjectorRunner {
             .await
             .map_err(bus::BusError::nats)?;
         let mut next_seq = checkpoint.stream_seq + 1;
+        metrics::gauge!("va_projector_position", "projector" => name)
+            .set(gauge_value(checkpoint.position.global_position));
         let mut last_pending_check = tokio::time::Instant::now();
         loop {
             let first = tokio::select! {

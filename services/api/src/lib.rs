@@ -6,6 +6,7 @@ pub mod json;
 pub mod ops;
 pub mod tenancy;
 pub mod testkit;
+pub mod vapi_client;
 pub mod webhook;
 
 use std::sync::Arc;

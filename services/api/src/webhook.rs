@@ -35,6 +35,8 @@ pub struct WebhookConfig {
     pub assistant_id: Option<String>,
     /// `VOICEAPPOINT_PUBLIC_URL`: where Vapi reaches us (tool server URL in transient assistants).
     pub public_url: String,
+    /// `VAPI_API_KEY`: when set, claimed numbers are pointed at this webhook through Vapi's API.
+    pub provisioning: Option<crate::vapi_client::VapiClient>,
 }
 
 impl WebhookConfig {
@@ -53,8 +55,32 @@ impl WebhookConfig {
             assistant_id: var("VAPI_ASSISTANT_ID"),
             public_url: var("VOICEAPPOINT_PUBLIC_URL")
                 .unwrap_or_else(|| "http://127.0.0.1:8080".to_owned()),
+            provisioning: crate::vapi_client::VapiClient::from_env(),
         }
     }
+}
+
+/// After a claim: point the Vapi number at this webhook (and the shared assistant), in the background.
+/// The claim itself never waits on Vapi; a failure is logged and the number can be re-claimed.
+pub fn provision_number(state: &AppState, provider_phone_number_id: &str) {
+    let config = state.webhook();
+    let Some(client) = config.provisioning.clone() else {
+        return;
+    };
+    let server_url = format!("{}/vapi/webhook", config.public_url.trim_end_matches('/'));
+    let assistant = config.assistant_id.clone();
+    let id = provider_phone_number_id.to_owned();
+    tokio::spawn(async move {
+        match client
+            .assign_number(&id, &server_url, assistant.as_deref())
+            .await
+        {
+            Ok(_) => tracing::info!(phone_number_id = %id, "Vapi number pointed at this webhook"),
+            Err(err) => {
+                tracing::error!(phone_number_id = %id, error = %err, "Vapi provisioning failed");
+            }
+        }
+    });
 }
 
 pub fn routes() -> Router<AppState> {

@@ -190,7 +190,7 @@ async fn append(config: &Config, span: Duration) -> anyhow::Result<()> {
 async fn append_cases(cfg: &Config, span: Duration) -> anyhow::Result<()> {
     let store = platform::open_store_migrated(cfg).await?;
     sqlx::query(
-        "create table raw_events (like events including defaults including constraints including indexes)",
+        "create table raw_events (like events including defaults including identity including constraints including indexes)",
     )
     .execute(store.pool())
     .await

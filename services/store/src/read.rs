@@ -40,6 +40,8 @@ impl EventStore {
     }
 
     /// The next events of the global feed after `after`, in gap-safe order, at most `limit`.
+    /// (`order by events.tx_id`, qualified: the bare name would sort by the `bigint` output column and
+    /// lose the index.)
     pub async fn read_feed(
         &self,
         after: FeedPosition,
@@ -49,7 +51,7 @@ impl EventStore {
             "select {COLUMNS} from events \
              where (epoch, tx_id, global_position) > ($1, ($2::bigint)::text::xid8, $3) \
                and (epoch < $4 or tx_id < pg_snapshot_xmin(pg_current_snapshot())) \
-             order by epoch, tx_id, global_position limit $5"
+             order by events.epoch, events.tx_id, events.global_position limit $5"
         );
         let rows = sqlx::query(&sql)
             .bind(after.epoch)
@@ -67,7 +69,7 @@ impl EventStore {
         let row = sqlx::query(
             "select epoch, tx_id::text::bigint as tx_id, global_position from events \
              where epoch < $1 or tx_id < pg_snapshot_xmin(pg_current_snapshot()) \
-             order by epoch desc, tx_id desc, global_position desc limit 1",
+             order by events.epoch desc, events.tx_id desc, events.global_position desc limit 1",
         )
         .bind(self.identity.epoch)
         .fetch_optional(&self.pool)

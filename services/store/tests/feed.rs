@@ -105,14 +105,13 @@ async fn the_feed_waits_for_an_open_transaction_and_then_delivers_everything_onc
             .await
             .unwrap();
     }
-    // Later appends committed, but the open transaction is older: the feed stops before it.
+    // Later appends committed, but the open transaction is older: the feed stops before it. (It may stop
+    // even earlier: xmin is cluster-wide, and other databases' transactions hold it back too.)
     let visible = read_all(&store).await;
-    assert_eq!(
-        visible
-            .iter()
-            .map(|e| e.stream_id.as_str())
-            .collect::<Vec<_>>(),
-        ["other-before"; 2]
+    assert!(
+        visible.iter().all(|e| e.stream_id == "other-before"),
+        "the feed delivered past an open transaction: {:?}",
+        visible.iter().map(|e| &e.stream_id).collect::<Vec<_>>()
     );
     // A reader that remembered the highest position seen would now skip the held event forever.
     let highest_committed: i64 = sqlx::query_scalar("select max(global_position) from events")

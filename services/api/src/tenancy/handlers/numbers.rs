@@ -260,6 +260,7 @@ pub async fn claim(
         number: e164.clone(),
         provider_phone_number_id: current.provider_phone_number_id.clone(),
     });
+    crate::webhook::provision_number(&state, &current.provider_phone_number_id);
     Ok(ApiJson(json!({
         "number": e164,
         "provider_phone_number_id": current.provider_phone_number_id,
