@@ -156,7 +156,7 @@ impl BusinessCatalog {
 }
 
 /// A client as given with a booking.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct ClientInput {
     pub name: String,
     #[serde(default)]

@@ -14,13 +14,13 @@ pub mod tools;
 use std::time::Instant;
 
 use axum::Json;
-use axum::Router;
 use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::routing::post;
 use serde_json::json;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 use vapi::MessageType;
 use vapi::auth::AuthConfig;
 
@@ -83,12 +83,18 @@ pub fn provision_number(state: &AppState, provider_phone_number_id: &str) {
     });
 }
 
-pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/vapi/webhook", post(webhook))
+/// The webhook and the call log routes, with their `OpenAPI` operations.
+pub fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(webhook))
         .merge(calls::routes())
 }
 
+#[utoipa::path(post, path = "/vapi/webhook", tag = "vapi",
+    description = "Vapi server messages (VAPI.md), authenticated by `x-vapi-secret` or HMAC over the raw body.",
+    request_body(content = Object, description = "a Vapi server message: {\"message\": {\"type\": …}}"),
+    responses((status = 200, description = "the answer for the message type ({} for informational ones)"),
+        (status = 400, description = "malformed message"), (status = 401, description = "authentication failed")))]
 async fn webhook(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
     let started = Instant::now();
     let now_ms = state.store().clock().now().timestamp_millis();

@@ -1,10 +1,9 @@
 //! The booking endpoints of DESIGN.md §9: availability, holds, appointments (with `Idempotency-Key`),
 //! listing, cancel and reschedule. Handlers parse, check access, load the catalog and call the service.
 
+use axum::Json;
 use axum::extract::{Path, Query, State};
 use axum::http::HeaderMap;
-use axum::routing::{get, post};
-use axum::{Json, Router};
 use chrono::{DateTime, NaiveDate, TimeDelta, Utc};
 use domain::booking::Booking;
 use domain::scheduling::parse_local_or_rfc3339;
@@ -12,6 +11,9 @@ use domain::tenancy::Permission;
 use events::booking::booking_stream;
 use serde::Deserialize;
 use serde_json::{Value, json};
+use utoipa::{IntoParams, ToSchema};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 use uuid::Uuid;
 
 use super::reply::local_rfc3339;
@@ -25,16 +27,14 @@ use crate::tenancy::auth::AuthUser;
 use crate::tenancy::{metadata, read};
 use crate::{ApiError, AppState};
 
-pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/api/v1/businesses/{slug}/availability", get(availability))
-        .route("/api/v1/businesses/{slug}/holds", post(hold))
-        .route(
-            "/api/v1/businesses/{slug}/appointments",
-            post(book).get(list),
-        )
-        .route("/api/v1/appointments/{id}/cancel", post(cancel))
-        .route("/api/v1/appointments/{id}/reschedule", post(reschedule))
+/// Every booking route, with its `OpenAPI` operation.
+pub fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(availability))
+        .routes(routes!(hold))
+        .routes(routes!(book, list))
+        .routes(routes!(cancel))
+        .routes(routes!(reschedule))
 }
 
 /// Members of any role may look and book (staff answer phones too).
@@ -67,7 +67,9 @@ fn instant(text: &str, catalog: &BusinessCatalog) -> Result<DateTime<Utc>, ApiEr
         .map_err(|e| ApiError::validation("invalid_start", e.to_string()))
 }
 
-#[derive(Debug, Deserialize)]
+/// Free slots for a service from `date`, over `days` days (default 1), optionally for one staff member.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 struct AvailabilityQuery {
     service_id: Uuid,
     date: NaiveDate,
@@ -75,6 +77,10 @@ struct AvailabilityQuery {
     days: Option<u32>,
 }
 
+#[utoipa::path(get, path = "/api/v1/businesses/{slug}/availability", tag = "booking",
+    params(("slug" = String, Path, description = "business slug"), AvailabilityQuery),
+    responses((status = 200, description = "timezone, service_id and days: [{date, slots: [{start, end, staff_ids}]}]"),
+        (status = 404, description = "unknown business or service"), (status = 422, description = "invalid query")))]
 async fn availability(
     State(state): State<AppState>,
     user: AuthUser,
@@ -107,7 +113,8 @@ async fn availability(
     ))
 }
 
-#[derive(Debug, Deserialize)]
+/// A slot to hold; `start` is local to the business (or RFC 3339).
+#[derive(Debug, Deserialize, ToSchema)]
 struct HoldBody {
     service_id: Uuid,
     start: String,
@@ -115,6 +122,12 @@ struct HoldBody {
     ttl_seconds: Option<u32>,
 }
 
+#[utoipa::path(post, path = "/api/v1/businesses/{slug}/holds", tag = "booking",
+    params(("slug" = String, Path, description = "business slug"),
+        ("Idempotency-Key" = Option<String>, Header, description = "repeat-safe retries")),
+    request_body = HoldBody,
+    responses((status = 201, description = "the hold"), (status = 409, description = "slot taken, with alternatives"),
+        (status = 422, description = "invalid field")))]
 async fn hold(
     State(state): State<AppState>,
     user: AuthUser,
@@ -136,7 +149,8 @@ async fn hold(
         .await
 }
 
-#[derive(Debug, Deserialize)]
+/// An appointment to book; `start` is local to the business (or RFC 3339).
+#[derive(Debug, Deserialize, ToSchema)]
 struct BookBody {
     service_id: Uuid,
     start: String,
@@ -146,6 +160,12 @@ struct BookBody {
     notes: Option<String>,
 }
 
+#[utoipa::path(post, path = "/api/v1/businesses/{slug}/appointments", tag = "booking",
+    params(("slug" = String, Path, description = "business slug"),
+        ("Idempotency-Key" = Option<String>, Header, description = "repeat-safe retries")),
+    request_body = BookBody,
+    responses((status = 201, description = "the appointment"), (status = 409, description = "slot taken, with alternatives"),
+        (status = 422, description = "invalid field")))]
 async fn book(
     State(state): State<AppState>,
     user: AuthUser,
@@ -169,7 +189,9 @@ async fn book(
         .await
 }
 
-#[derive(Debug, Deserialize)]
+/// Appointments starting in `[from, to)` (default: from a day ago, for 90 days), optionally filtered.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 struct ListQuery {
     from: Option<DateTime<Utc>>,
     to: Option<DateTime<Utc>>,
@@ -177,6 +199,9 @@ struct ListQuery {
     client_phone: Option<String>,
 }
 
+#[utoipa::path(get, path = "/api/v1/businesses/{slug}/appointments", tag = "booking",
+    params(("slug" = String, Path, description = "business slug"), ListQuery),
+    responses((status = 200, description = "appointments: […]")))]
 async fn list(
     State(state): State<AppState>,
     user: AuthUser,
@@ -235,11 +260,18 @@ async fn appointment_tenant(
     Ok((tenant, catalog))
 }
 
-#[derive(Debug, Default, Deserialize)]
+/// Optional body of a cancel.
+#[derive(Debug, Default, Deserialize, ToSchema)]
 struct CancelBody {
     reason: Option<String>,
 }
 
+#[utoipa::path(post, path = "/api/v1/appointments/{id}/cancel", tag = "booking",
+    params(("id" = Uuid, Path, description = "appointment id"),
+        ("Idempotency-Key" = Option<String>, Header, description = "repeat-safe retries")),
+    request_body(content = Option<CancelBody>, description = "optional: nothing, or {\"reason\": \"…\"}"),
+    responses((status = 200, description = "the cancelled appointment"),
+        (status = 404, description = "unknown or another business's"), (status = 409, description = "not cancellable")))]
 async fn cancel(
     State(state): State<AppState>,
     user: AuthUser,
@@ -262,12 +294,19 @@ async fn cancel(
         .await
 }
 
-#[derive(Debug, Deserialize)]
+/// The new start (local to the business, or RFC 3339) and optionally another staff member.
+#[derive(Debug, Deserialize, ToSchema)]
 struct RescheduleBody {
     start: String,
     staff_id: Option<Uuid>,
 }
 
+#[utoipa::path(post, path = "/api/v1/appointments/{id}/reschedule", tag = "booking",
+    params(("id" = Uuid, Path, description = "appointment id"),
+        ("Idempotency-Key" = Option<String>, Header, description = "repeat-safe retries")),
+    request_body = RescheduleBody,
+    responses((status = 200, description = "the rescheduled appointment"),
+        (status = 404, description = "unknown or another business's"), (status = 409, description = "slot taken, with alternatives")))]
 async fn reschedule(
     State(state): State<AppState>,
     user: AuthUser,

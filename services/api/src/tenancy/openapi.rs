@@ -1,5 +1,6 @@
 //! `/openapi.json`: generated from the handlers' `#[utoipa::path]` annotations (routes and document are
-//! built together by `utoipa-axum`, so a route cannot exist without its operation), plus the ops endpoints.
+//! built together by `utoipa-axum`, so a route cannot exist without its operation), for the tenancy,
+//! booking, call log and webhook routes, plus the ops endpoints.
 
 use std::sync::Arc;
 
@@ -65,9 +66,14 @@ pub fn split(documented: OpenApiRouter<AppState>) -> (Router<AppState>, Document
     (router, doc)
 }
 
-/// The tenancy routes with `/openapi.json` serving their document.
+/// Every documented route (tenancy, booking, the Vapi webhook and the call log) with `/openapi.json`
+/// serving their document.
 pub fn routes() -> Router<AppState> {
-    let (router, doc) = split(super::handlers::routes());
+    let (router, doc) = split(
+        super::handlers::routes()
+            .merge(crate::booking::http::routes())
+            .merge(crate::webhook::routes()),
+    );
     let doc = Arc::new(doc);
     router.route(
         "/openapi.json",

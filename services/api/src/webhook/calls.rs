@@ -2,14 +2,16 @@
 //! caller, times, duration, status, ended reason, tool invocations with outcomes, the appointment booked,
 //! transcript, summary and cost. Read from the `call_log` read model under the tenant's RLS context.
 
+use axum::Json;
 use axum::extract::{Path, Query, State};
-use axum::routing::get;
-use axum::{Json, Router};
 use chrono::{DateTime, Utc};
 use domain::tenancy::Permission;
 use serde::Deserialize;
 use serde_json::{Value, json};
 use sqlx::Row;
+use utoipa::IntoParams;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 use uuid::Uuid;
 
 use crate::tenancy::access::access;
@@ -17,13 +19,16 @@ use crate::tenancy::auth::AuthUser;
 use crate::tenancy::read;
 use crate::{ApiError, AppState};
 
-pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/api/v1/businesses/{slug}/calls", get(list))
-        .route("/api/v1/calls/{id}", get(detail))
+/// The call log routes, with their `OpenAPI` operations.
+pub fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(list))
+        .routes(routes!(detail))
 }
 
-#[derive(Debug, Deserialize)]
+/// Calls first seen in `[from, to)` (either bound optional).
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 struct Range {
     from: Option<DateTime<Utc>>,
     to: Option<DateTime<Utc>>,
@@ -47,6 +52,9 @@ fn summary_json(r: &sqlx::postgres::PgRow) -> Value {
     })
 }
 
+#[utoipa::path(get, path = "/api/v1/businesses/{slug}/calls", tag = "calls",
+    params(("slug" = String, Path, description = "business slug"), Range),
+    responses((status = 200, description = "calls: […], newest first, at most 500")))]
 async fn list(
     State(state): State<AppState>,
     user: AuthUser,
@@ -71,6 +79,10 @@ async fn list(
     ))
 }
 
+#[utoipa::path(get, path = "/api/v1/calls/{id}", tag = "calls",
+    params(("id" = String, Path, description = "Vapi call id")),
+    responses((status = 200, description = "the call with transcript and tool invocations"),
+        (status = 404, description = "unknown or another business's")))]
 async fn detail(
     State(state): State<AppState>,
     user: AuthUser,
