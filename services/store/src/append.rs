@@ -207,13 +207,33 @@ async fn append_stream(
     recorded_at: DateTime<Utc>,
     first_in_tx: bool,
 ) -> Result<Option<AppendResult>, StoreError> {
-    let head = sqlx::query(
-        "select s.version, s.head_hash, pg_current_xact_id_if_assigned() is null as fresh \
-         from (select 1) as one left join streams s on s.stream_id = $1",
-    )
-    .bind(&batch.stream_id)
-    .fetch_one(&mut *tx)
-    .await?;
+    // `Any` on an existing stream locks its head row first (the lock is then the first write), so
+    // concurrent `Any` appends queue instead of retrying; the others read the head without locking.
+    let locked = if batch.expected == ExpectedVersion::Any {
+        sqlx::query(
+            // The freshness check is materialized before the lock: a waiter re-checks the locked row
+            // after the holder commits, and by then its own transaction id exists.
+            "with f as materialized (select pg_current_xact_id_if_assigned() is null as fresh) \
+             select s.version, s.head_hash, f.fresh from f, streams s \
+             where s.stream_id = $1 for update of s",
+        )
+        .bind(&batch.stream_id)
+        .fetch_optional(&mut *tx)
+        .await?
+    } else {
+        None
+    };
+    let head =
+        match locked {
+            Some(row) => row,
+            None => sqlx::query(
+                "select s.version, s.head_hash, pg_current_xact_id_if_assigned() is null as fresh \
+                 from (select 1) as one left join streams s on s.stream_id = $1",
+            )
+            .bind(&batch.stream_id)
+            .fetch_one(&mut *tx)
+            .await?,
+        };
     if first_in_tx && !head.get::<bool, _>("fresh") {
         return Err(StoreError::Invariant(
             "the stream-head compare-and-set must be the transaction's first write".into(),
