@@ -326,6 +326,19 @@ async fn project_rebuild_from_the_command_line_rebuilds_the_read_model() {
             .await
             .unwrap();
     }
+    // The feed only shows what is below the cluster-wide xmin; under parallel tests that can lag a moment.
+    for _ in 0..200 {
+        if store
+            .read_feed(store::FeedPosition::START, 100)
+            .await
+            .unwrap()
+            .len()
+            == 5
+        {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
     let out = Command::new(BIN)
         .args(["project", "rebuild", "event_counts"])
         .env("DATABASE_URL", db.url())

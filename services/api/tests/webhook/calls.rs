@@ -294,3 +294,25 @@ async fn a_report_before_the_ended_status_gives_the_same_call(pool: PgPool) {
         ["CallStarted", "CallEnded", "CallReportReceived"]
     );
 }
+
+#[sqlx::test(migrator = "store::MIGRATOR")]
+async fn a_legacy_function_call_is_answered_with_a_result_string(pool: PgPool) {
+    let world = World::new(pool).await;
+    let (s, answer) = world
+        .webhook(json!({"type": "function-call", "call": call("call-legacy"),
+                        "functionCall": {"name": "get_business_services", "parameters": {}}}))
+        .await;
+    assert_eq!(s, StatusCode::OK);
+    let result: Value = serde_json::from_str(answer["result"].as_str().unwrap()).unwrap();
+    assert_eq!(result["services"][0]["name"], "Haircut");
+    let (_, refused) = world
+        .webhook(json!({"type": "function-call", "call": call("call-legacy"),
+                        "functionCall": {"name": "check_service_availability", "parameters": {"service": "Haircut"}}}))
+        .await;
+    assert!(
+        refused["error"]
+            .as_str()
+            .is_some_and(|e| e.contains("date")),
+        "{refused}"
+    );
+}
