@@ -34,6 +34,10 @@ impl Upcasters {
         mut schema_version: i32,
         mut data: serde_json::Value,
     ) -> (i32, serde_json::Value) {
+        // The common case on the hot feed path: nothing registered, no allocation.
+        if self.steps.is_empty() {
+            return (schema_version, data);
+        }
         while let Some(step) = self.steps.get(&(event_type.to_owned(), schema_version)) {
             data = step(data);
             schema_version += 1;

@@ -109,7 +109,9 @@ impl EventStore {
             schema_version,
             tenant_id: row.try_get("tenant_id")?,
             data,
-            metadata: serde_json::from_value(row.try_get("metadata")?)?,
+            metadata: row
+                .try_get::<sqlx::types::Json<events::Metadata>, _>("metadata")?
+                .0,
             recorded_at: row.try_get("recorded_at")?,
             prev_hash: row.try_get("prev_hash")?,
             hash: row.try_get("hash")?,
