@@ -106,6 +106,16 @@ impl EventStore {
     ) -> Result<Vec<AppendResult>, StoreError> {
         // A fixed lock order across streams keeps concurrent multi-stream appends from deadlocking.
         batches.sort_by(|a, b| a.stream_id.cmp(&b.stream_id));
+        if let ([batch], None) = (batches.as_slice(), &hook)
+            && !batch.events.is_empty()
+            && let Some((base, prev)) = self.known_head(batch)
+        {
+            match self.try_fast(batch, base, &prev).await {
+                Ok(Some(result)) => return Ok(vec![result]),
+                Ok(None) => {}
+                Err(err) => return self.maybe_already_appended(&batches, err).await,
+            }
+        }
         let mut hook = hook;
         for _ in 0..ANY_RETRIES {
             match self.try_append(&batches, &mut hook).await {
@@ -132,9 +142,13 @@ impl EventStore {
         let recorded_at = micros(self.clock.now());
         let mut tx = self.pool.begin().await?;
         let mut results = Vec::with_capacity(batches.len());
+        let mut heads = Vec::with_capacity(batches.len());
         for (i, batch) in batches.iter().enumerate() {
             match append_stream(&mut tx, self.identity.epoch, batch, recorded_at, i == 0).await? {
-                Some(result) => results.push(result),
+                Some((result, head)) => {
+                    heads.push((result.stream_id.clone(), result.version, head));
+                    results.push(result);
+                }
                 None => return Ok(Attempt::LostRace),
             }
         }
@@ -142,6 +156,10 @@ impl EventStore {
             hook(&mut tx).await.map_err(StoreError::Hook)?;
         }
         tx.commit().await?;
+        for (stream, version, head) in heads {
+            self.remember_head(stream, version, head);
+        }
+        self.announce_append();
         metrics::counter!("va_events_appended_total")
             .increment(batches.iter().map(|b| b.events.len() as u64).sum());
         Ok(Attempt::Done(results))
@@ -199,6 +217,101 @@ impl EventStore {
     }
 }
 
+/// The most heads remembered before the cache starts over (it is only a hint).
+const HEAD_CACHE_LIMIT: usize = 100_000;
+
+impl EventStore {
+    /// Where a single-stream append can start without reading the stream head: a new stream, or an
+    /// `Exact` version this process wrote last.
+    fn known_head(&self, batch: &StreamAppend) -> Option<(i64, Vec<u8>)> {
+        match batch.expected {
+            ExpectedVersion::NoStream | ExpectedVersion::Exact(0) => Some((0, GENESIS.to_vec())),
+            ExpectedVersion::Exact(v) => self
+                .heads
+                .lock()
+                .ok()?
+                .get(&batch.stream_id)
+                .filter(|(version, _)| *version == v)
+                .cloned(),
+            ExpectedVersion::Any => None,
+        }
+    }
+
+    pub(crate) fn remember_head(&self, stream_id: String, version: i64, head: Vec<u8>) {
+        if let Ok(mut heads) = self.heads.lock() {
+            if heads.len() >= HEAD_CACHE_LIMIT {
+                heads.clear();
+            }
+            heads.insert(stream_id, (version, head));
+        }
+    }
+
+    /// The one-round-trip append: compare-and-set and insert in a single autocommit statement. `None`
+    /// when the head was not what we thought (the caller falls back to the full path, which tells a
+    /// conflict from a stale hint).
+    async fn try_fast(
+        &self,
+        batch: &StreamAppend,
+        base: i64,
+        prev: &[u8],
+    ) -> Result<Option<AppendResult>, StoreError> {
+        let recorded_at = micros(self.clock.now());
+        let rows = EventRows::build(self.identity.epoch, batch, base, prev, recorded_at)?;
+        let version = base + i64::try_from(batch.events.len()).unwrap_or(i64::MAX);
+        let head = rows.hash.last().cloned().unwrap_or_else(|| prev.to_vec());
+        let tenant = batch.events.iter().find_map(|e| e.tenant_id);
+        // The compare-and-set CTE runs first (the insert reads its result), so it is the first write.
+        let cas = if base == 0 {
+            "insert into streams (stream_id, version, tenant_id, head_hash, updated_at) \
+             values ($13, $14, $15, $16, $12[1]) on conflict (stream_id) do nothing returning 1"
+        } else {
+            "update streams set version = $14, head_hash = $16, updated_at = $12[1] \
+             where stream_id = $13 and version = $17 and head_hash = $18 returning 1"
+        };
+        let sql = format!(
+            "with cas as ({cas}), inserted as ( \
+               insert into events (epoch, event_id, stream_id, stream_version, event_type, \
+                 schema_version, tenant_id, data, metadata, recorded_at, prev_hash, hash) \
+               select $1, u.* from unnest($2::uuid[], $3::text[], $4::bigint[], $5::text[], \
+                 $6::int[], $7::uuid[], $8::jsonb[], $9::jsonb[], $12::timestamptz[], \
+                 $10::bytea[], $11::bytea[]) as u where exists (select 1 from cas) returning 1) \
+             select count(*) from cas"
+        );
+        let mut query = sqlx::query_scalar::<_, i64>(&sql)
+            .bind(rows.epoch)
+            .bind(rows.event_id)
+            .bind(rows.stream_id)
+            .bind(rows.version)
+            .bind(rows.event_type)
+            .bind(rows.schema_version)
+            .bind(rows.tenant_id)
+            .bind(rows.data)
+            .bind(rows.metadata)
+            .bind(rows.prev_hash)
+            .bind(rows.hash)
+            .bind(rows.recorded_at)
+            .bind(&batch.stream_id)
+            .bind(version)
+            .bind(tenant)
+            .bind(&head);
+        if base != 0 {
+            query = query.bind(base).bind(prev);
+        }
+        let swapped = query.fetch_one(&self.pool).await?;
+        if swapped != 1 {
+            return Ok(None);
+        }
+        metrics::counter!("va_events_appended_total").increment(batch.events.len() as u64);
+        self.remember_head(batch.stream_id.clone(), version, head);
+        self.announce_append();
+        Ok(Some(AppendResult {
+            stream_id: batch.stream_id.clone(),
+            version,
+            appended: true,
+        }))
+    }
+}
+
 /// Appends one stream's events inside `tx`. `None` means an `Any` append lost a race and should retry.
 async fn append_stream(
     tx: &mut PgConnection,
@@ -206,7 +319,7 @@ async fn append_stream(
     batch: &StreamAppend,
     recorded_at: DateTime<Utc>,
     first_in_tx: bool,
-) -> Result<Option<AppendResult>, StoreError> {
+) -> Result<Option<(AppendResult, Vec<u8>)>, StoreError> {
     // `Any` on an existing stream locks its head row first (the lock is then the first write), so
     // concurrent `Any` appends queue instead of retrying; the others read the head without locking.
     let locked = if batch.expected == ExpectedVersion::Any {
@@ -293,11 +406,14 @@ async fn append_stream(
     if !batch.events.is_empty() {
         rows.insert(&mut *tx).await?;
     }
-    Ok(Some(AppendResult {
-        stream_id: batch.stream_id.clone(),
-        version: new_version,
-        appended: true,
-    }))
+    Ok(Some((
+        AppendResult {
+            stream_id: batch.stream_id.clone(),
+            version: new_version,
+            appended: true,
+        },
+        head_hash,
+    )))
 }
 
 /// Column arrays for one multi-row insert.
@@ -373,16 +489,12 @@ impl EventRows {
     }
 
     async fn insert(self, conn: &mut PgConnection) -> Result<(), sqlx::Error> {
-        // The notification wakes the relay; several in one transaction collapse into one.
         sqlx::query(
-            "with inserted as ( \
-               insert into events (epoch, event_id, stream_id, stream_version, event_type, \
-                 schema_version, tenant_id, data, metadata, recorded_at, prev_hash, hash) \
-               select $1, * from unnest($2::uuid[], $3::text[], $4::bigint[], $5::text[], \
-                 $6::int[], $7::uuid[], $8::jsonb[], $9::jsonb[], $10::timestamptz[], \
-                 $11::bytea[], $12::bytea[]) \
-               returning 1) \
-             select pg_notify('va_events', '') from (select count(*) from inserted) as c",
+            "insert into events (epoch, event_id, stream_id, stream_version, event_type, \
+               schema_version, tenant_id, data, metadata, recorded_at, prev_hash, hash) \
+             select $1, * from unnest($2::uuid[], $3::text[], $4::bigint[], $5::text[], \
+               $6::int[], $7::uuid[], $8::jsonb[], $9::jsonb[], $10::timestamptz[], \
+               $11::bytea[], $12::bytea[])",
         )
         .bind(self.epoch)
         .bind(self.event_id)

@@ -28,6 +28,9 @@ pub struct StoreIdentity {
     pub epoch: i32,
 }
 
+/// Stream id → (version, head hash) of the last append this process made to it.
+type HeadCache = std::collections::HashMap<String, (i64, Vec<u8>)>;
+
 /// A handle on the event store. Cheap to clone.
 #[derive(Clone)]
 pub struct EventStore {
@@ -35,6 +38,11 @@ pub struct EventStore {
     identity: StoreIdentity,
     upcasters: Arc<Upcasters>,
     clock: Arc<dyn Clock>,
+    /// The last head (version, hash) this process wrote per stream: lets the next `Exact` append skip
+    /// reading the head. Only a hint — the compare-and-set in the database decides.
+    heads: Arc<std::sync::Mutex<HeadCache>>,
+    /// Wakes the background notifier after a commit (see [`EventStore::open`]).
+    appended: Arc<tokio::sync::Notify>,
 }
 
 impl std::fmt::Debug for EventStore {
@@ -52,12 +60,21 @@ impl EventStore {
             sqlx::query_as("select store_id, epoch from event_store_meta")
                 .fetch_one(&pool)
                 .await?;
+        let appended = Arc::new(tokio::sync::Notify::new());
+        tokio::spawn(notifier(pool.clone(), appended.clone()));
         Ok(Self {
             pool,
             identity: StoreIdentity { store_id, epoch },
             upcasters: Arc::new(Upcasters::new()),
+            heads: Arc::default(),
+            appended,
             clock: Arc::new(SystemClock),
         })
+    }
+
+    /// Tells relays (any process) that new events are committed.
+    pub(crate) fn announce_append(&self) {
+        self.appended.notify_one();
     }
 
     /// Replaces the upcaster registry used by every read.
@@ -84,5 +101,27 @@ impl EventStore {
 
     pub fn clock(&self) -> &Arc<dyn Clock> {
         &self.clock
+    }
+}
+
+/// Sends `NOTIFY va_events` after commits, outside the append transactions and coalesced (at most one
+/// every few milliseconds). A NOTIFY inside each append would take Postgres's global notify lock at every
+/// commit and serialize concurrent appends; relays also poll, so a lost wake-up costs latency, not events.
+async fn notifier(pool: PgPool, appended: Arc<tokio::sync::Notify>) {
+    loop {
+        appended.notified().await;
+        if pool.is_closed() {
+            return;
+        }
+        if let Err(err) = sqlx::query("select pg_notify('va_events', '')")
+            .execute(&pool)
+            .await
+        {
+            if pool.is_closed() {
+                return;
+            }
+            tracing::debug!(error = %err, "append notification failed; relays will poll");
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(2)).await;
     }
 }
