@@ -97,18 +97,7 @@ impl Harness {
     /// Waits until the projector has applied the newest committed event. (Not `feed_head`: xmin is
     /// cluster-wide, so under parallel tests the readable head can lag what is committed.)
     async fn wait_caught_up(&self) {
-        let (epoch, tx_id, global_position): (i32, i64, i64) = sqlx::query_as(
-            "select epoch, tx_id::text::bigint, global_position from events \
-             order by epoch desc, tx_id desc, global_position desc limit 1",
-        )
-        .fetch_one(self.store.pool())
-        .await
-        .unwrap();
-        let head = store::FeedPosition {
-            epoch,
-            tx_id,
-            global_position,
-        };
+        let head = self.store.committed_head().await.unwrap();
         for _ in 0..1200 {
             let cp = projections::runtime::load_checkpoint(self.store.pool(), "event_counts")
                 .await

@@ -89,23 +89,8 @@ impl TestApp {
 
     /// Waits until every projector has applied everything the feed holds now (panics after 10 s).
     pub async fn wait_for_projections(&self) {
-        // The newest committed event, without the feed's xmin filter: xids are cluster-wide, so under
-        // parallel tests `feed_head` can lag behind events this test has already committed.
-        let head = sqlx::query_as::<_, (i32, i64, i64)>(
-            "select epoch, tx_id::text::bigint, global_position from events \
-             order by epoch desc, tx_id desc, global_position desc limit 1",
-        )
-        .fetch_optional(self.store.pool())
-        .await
-        .expect("newest event")
-        .map_or(
-            store::FeedPosition::START,
-            |(epoch, tx_id, global_position)| store::FeedPosition {
-                epoch,
-                tx_id,
-                global_position,
-            },
-        );
+        // Everything committed, not `feed_head`: that one can lag under parallel tests (xmin is cluster-wide).
+        let head = self.store.committed_head().await.expect("newest event");
         let names: Vec<&str> = projections::all().iter().map(|p| p.name()).collect();
         let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
         loop {

@@ -78,6 +78,15 @@ impl Salon {
 
     async fn spawn(pool: PgPool) -> Self {
         let app = TestApp::spawn(pool).await;
+        // The races below send 100 requests at once: more than a tenant's default burst (100, shared with
+        // setup). This suite tests booking, not the rate limiter (tenancy tests cover that).
+        let _ = app
+            .state
+            .clone()
+            .with_tenant_rate_limit(api::tenancy::rate_limit::RateLimit {
+                per_second: 10_000.0,
+                burst: 10_000.0,
+            });
         let http = reqwest::Client::new();
         let (status, owner) = http
             .post(app.url("/api/v1/auth/register"))

@@ -81,6 +81,23 @@ impl EventStore {
         }))
     }
 
+    /// The position of the newest committed event, ignoring the feed's xmin bound. Transaction ids are
+    /// cluster-wide, so `feed_head` can lag events already committed here while transactions in other
+    /// databases run; this is what "caught up with everything committed" waits for (tests, drills).
+    pub async fn committed_head(&self) -> Result<FeedPosition, StoreError> {
+        let row = sqlx::query(
+            "select epoch, tx_id::text::bigint as tx_id, global_position from events \
+             order by events.epoch desc, events.tx_id desc, events.global_position desc limit 1",
+        )
+        .fetch_optional(&self.pool)
+        .await?;
+        Ok(row.map_or(FeedPosition::START, |r| FeedPosition {
+            epoch: r.get("epoch"),
+            tx_id: r.get("tx_id"),
+            global_position: r.get("global_position"),
+        }))
+    }
+
     /// The current version of a stream, `None` when it has no events.
     pub async fn stream_version(&self, stream_id: &str) -> Result<Option<i64>, StoreError> {
         Ok(

@@ -100,10 +100,7 @@ async fn availability(
             let of_day: Vec<Value> = slots
                 .iter()
                 .filter(|slot| slot.start.with_timezone(&tz).date_naive() == date)
-                .map(|slot| {
-                    json!({"start": local_rfc3339(tz, slot.start), "end": local_rfc3339(tz, slot.end),
-                           "staff_ids": slot.staff_ids})
-                })
+                .map(|slot| super::reply::slot_json(tz, slot))
                 .collect();
             json!({"date": date, "slots": of_day})
         })

@@ -16,6 +16,15 @@ pub fn local_rfc3339(tz: Tz, at: DateTime<Utc>) -> String {
         .to_rfc3339_opts(SecondsFormat::Secs, false)
 }
 
+/// `{"start","end","staff_ids"}` of one free slot, in the business's offset.
+pub fn slot_json(tz: Tz, slot: &domain::scheduling::Slot) -> Value {
+    json!({
+        "start": local_rfc3339(tz, slot.start),
+        "end": local_rfc3339(tz, slot.end),
+        "staff_ids": slot.staff_ids,
+    })
+}
+
 /// `{"start","end","staff_ids"}` for each alternative.
 pub fn alternatives_json(tz: Tz, alternatives: &[Alternative]) -> Value {
     alternatives

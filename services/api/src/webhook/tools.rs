@@ -18,7 +18,7 @@ use vapi::Message;
 use vapi::response::ToolResults;
 use vapi::tools::{ServiceRef, StartTime, Tool, ToolArgs};
 
-use crate::booking::reply::local_rfc3339;
+use crate::booking::reply::{local_rfc3339, slot_json};
 use crate::booking::{
     BookRequest, BookingService, BusinessCatalog, ClientInput, CommandContext, RescheduleRequest,
 };
@@ -311,7 +311,7 @@ async fn availability(
         Vec::new()
     };
     let tz = ctx.catalog.timezone;
-    let slot_json = |s: &domain::scheduling::Slot| json!({"start": local_rfc3339(tz, s.start), "end": local_rfc3339(tz, s.end), "staff_ids": s.staff_ids});
+    let slot_json = |s: &domain::scheduling::Slot| slot_json(tz, s);
     Ok(json!({"timezone": tz.name(), "date": date,
               "slots": slots.iter().map(slot_json).collect::<Vec<_>>(),
               "next_available": next.iter().map(slot_json).collect::<Vec<_>>()}))
