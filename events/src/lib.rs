@@ -15,6 +15,7 @@ pub mod clock;
 pub use clock::{Clock, SystemClock};
 pub mod aggregate;
 pub use aggregate::Aggregate;
+pub mod billing;
 pub mod booking;
 pub mod call;
 pub mod catalog;

@@ -17,6 +17,8 @@ pub enum StreamKind {
     Usage,
     Client,
     User,
+    /// `invoice-<business id>-<yyyy-mm>`: the invoice issued when a month is closed.
+    Invoice,
     /// Streams written by tests, benchmarks and tools.
     Other,
 }
@@ -33,6 +35,7 @@ impl StreamKind {
             Self::Usage => "usage",
             Self::Client => "client",
             Self::User => "user",
+            Self::Invoice => "invoice",
             Self::Other => "other",
         }
     }
@@ -48,6 +51,7 @@ impl StreamKind {
             "usage" => Self::Usage,
             "client" => Self::Client,
             "user" => Self::User,
+            "invoice" => Self::Invoice,
             _ => Self::Other,
         }
     }

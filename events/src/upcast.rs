@@ -48,6 +48,11 @@ impl Upcasters {
     pub fn is_empty(&self) -> bool {
         self.steps.is_empty()
     }
+
+    /// Whether any step is registered for `event_type`.
+    pub fn has_steps_for(&self, event_type: &str) -> bool {
+        !self.steps.is_empty() && self.steps.keys().any(|(t, _)| t == event_type)
+    }
 }
 
 #[cfg(test)]

@@ -1,6 +1,7 @@
 //! Projections: the runtime that feeds read models from JetStream (with exactly-once application via
 //! checkpoints), rebuilds from the event store, and the read models themselves.
 
+pub mod billing;
 pub mod bookings;
 pub mod call_log;
 pub mod catalog;
@@ -37,6 +38,7 @@ pub fn all() -> Vec<std::sync::Arc<dyn Projector>> {
         std::sync::Arc::new(catalog::Catalog),
         std::sync::Arc::new(bookings::Availability),
         std::sync::Arc::new(bookings::Appointments),
+        std::sync::Arc::new(billing::Billing),
     ]
 }
 

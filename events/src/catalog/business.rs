@@ -112,6 +112,15 @@ pub enum BusinessEvent {
         agent: AgentSettings,
         occurred_at: DateTime<Utc>,
     },
+    /// The business is billed on `plan` (a code of the plan catalog, `domain::billing::plans`) from the
+    /// start of the UTC day `effective_from`, until a later assignment takes over.
+    PlanAssigned {
+        business_id: Uuid,
+        plan: String,
+        effective_from: NaiveDate,
+        assigned_by: Uuid,
+        occurred_at: DateTime<Utc>,
+    },
 }
 
 impl BusinessEvent {
@@ -126,7 +135,8 @@ impl BusinessEvent {
             | Self::MemberRoleChanged { business_id, .. }
             | Self::MemberRemoved { business_id, .. }
             | Self::VoiceBookingToggled { business_id, .. }
-            | Self::AgentConfigured { business_id, .. } => *business_id,
+            | Self::AgentConfigured { business_id, .. }
+            | Self::PlanAssigned { business_id, .. } => *business_id,
         }
     }
 }

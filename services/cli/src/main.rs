@@ -3,6 +3,7 @@
 mod admin;
 mod bench;
 mod bench_availability;
+mod billing;
 mod config;
 mod dev;
 mod platform;
@@ -58,6 +59,22 @@ enum Command {
     Admin {
         #[command(subcommand)]
         action: admin::AdminAction,
+    },
+    /// An invoice replayed from the event store (not the projection): JSON or CSV on stdout.
+    Invoice {
+        /// The business's slug.
+        #[arg(long)]
+        business: String,
+        /// `YYYY-MM` (UTC month).
+        #[arg(long)]
+        period: String,
+        #[arg(long, value_enum, default_value = "json")]
+        format: billing::Format,
+    },
+    /// Finance: reconcile the billing projection with the event store, close a month.
+    Billing {
+        #[command(subcommand)]
+        action: billing::BillingAction,
     },
     /// Benchmarks; figures go to BENCHMARKS.md.
     Bench {
@@ -117,6 +134,12 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             action: AuditAction::Verify { stream },
         } => platform::audit_verify(&config, stream.as_deref()).await,
         Command::Admin { action } => admin::run(&config, action).await,
+        Command::Invoice {
+            business,
+            period,
+            format,
+        } => billing::invoice(&config, &business, &period, format).await,
+        Command::Billing { action } => billing::run(&config, action).await,
         Command::Bench { which } => bench::run(&config, which).await,
         Command::Verify { what } => verify::run(&config, what).await,
     }

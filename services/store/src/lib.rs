@@ -7,6 +7,7 @@ pub mod error;
 pub mod hash;
 pub mod read;
 pub mod relay;
+pub mod scan;
 
 use std::sync::Arc;
 
@@ -17,6 +18,7 @@ use uuid::Uuid;
 pub use append::{AppendHook, AppendResult, ExpectedVersion, StreamAppend};
 pub use error::StoreError;
 pub use events::{FeedPosition, NewEvent, StoredEvent};
+pub use scan::ScannedEvent;
 
 /// Every migration of the project (event store, write-side guards and read models), forward-only.
 pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../../migrations");

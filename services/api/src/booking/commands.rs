@@ -21,7 +21,7 @@ mod placement;
 mod support;
 
 use placement::new_request;
-use support::{Keyed, booking_error, encode};
+use support::{Keyed, booking_error, booking_usage, encode};
 
 /// How often a command is decided again after losing a race at commit.
 const ATTEMPTS: usize = 6;
@@ -178,6 +178,7 @@ impl BookingService {
                     extra: client
                         .iter()
                         .filter_map(|(_, batch)| batch.clone())
+                        .chain([booking_usage(catalog, booking_id, now, ctx)?])
                         .collect(),
                     kind: AllocationKind::Appointment,
                     expires_at: None,

@@ -72,7 +72,8 @@ pub fn routes() -> Router<AppState> {
     let (router, doc) = split(
         super::handlers::routes()
             .merge(crate::booking::http::routes())
-            .merge(crate::webhook::routes()),
+            .merge(crate::webhook::routes())
+            .merge(crate::billing::routes()),
     );
     let doc = Arc::new(doc);
     router.route(

@@ -42,6 +42,8 @@ pub struct Business {
     pub overrides: BTreeMap<NaiveDate, Intervals>,
     pub members: BTreeMap<Uuid, Member>,
     pub agent: Option<AgentSettings>,
+    /// `PlanAssigned` as (effective from, plan code), in stream order.
+    pub plan_changes: Vec<(NaiveDate, String)>,
 }
 
 impl Aggregate for Business {
@@ -122,6 +124,11 @@ impl Aggregate for Business {
                 self.voice_booking_enabled = *enabled;
             }
             BusinessEvent::AgentConfigured { agent, .. } => self.agent = Some(agent.clone()),
+            BusinessEvent::PlanAssigned {
+                plan,
+                effective_from,
+                ..
+            } => self.plan_changes.push((*effective_from, plan.clone())),
         }
         self
     }

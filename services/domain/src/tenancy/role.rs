@@ -13,6 +13,10 @@ pub enum Permission {
     ManageBusiness,
     /// Add, change and remove members.
     ManageMembers,
+    /// Read usage and invoices.
+    ViewBilling,
+    /// Choose the plan the business is billed on.
+    ManagePlan,
 }
 
 /// The role matrix:
@@ -24,12 +28,16 @@ pub enum Permission {
 /// | manager | yes  | yes                              | no                                | no      |
 /// | staff   | yes  | no                               | no                                | no      |
 /// | viewer  | yes  | no                               | no                                | no      |
+///
+/// Usage and invoices (`ViewBilling`) are for owners and admins; choosing the plan (`ManagePlan`) for owners
+/// (and, outside this matrix, platform admins).
 pub fn allows(role: Role, permission: Permission) -> bool {
     match permission {
         Permission::View => true,
         Permission::ManageCatalog => matches!(role, Role::Owner | Role::Admin | Role::Manager),
-        Permission::ManageBusiness | Permission::ManageMembers => {
+        Permission::ManageBusiness | Permission::ManageMembers | Permission::ViewBilling => {
             matches!(role, Role::Owner | Role::Admin)
         }
+        Permission::ManagePlan => role == Role::Owner,
     }
 }

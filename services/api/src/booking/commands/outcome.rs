@@ -17,7 +17,7 @@ use super::super::{
 };
 use super::Target;
 use super::placement::{alternatives, new_request};
-use super::support::{Keyed, Step, booking_error, encode};
+use super::support::{Keyed, Step, booking_error, booking_usage, encode};
 use crate::ApiError;
 
 /// The client a request names, and the events (if any) that record or update them.
@@ -203,6 +203,7 @@ impl BookingService {
             encode(catalog, &events, ctx)?,
         )];
         batches.extend(client.and_then(|(_, batch)| batch));
+        batches.push(booking_usage(catalog, hold_id, now, ctx)?);
         let write = GuardWrite {
             tenant: catalog.business_id,
             release: vec![hold_id],

@@ -1,12 +1,16 @@
 //! Small pieces the booking commands share: idempotency keys, encoding events, mapping rule violations.
 
 use axum::http::StatusCode;
+use chrono::{DateTime, Utc};
 use domain::booking::BookingError;
 use domain::scheduling::SlotError;
 use events::NewEvent;
+use events::billing::{billing_event_id, booking_usage_stream};
 use events::booking::BookingEvent;
+use events::call::UsageEvent;
 use serde::Serialize;
 use sqlx::PgPool;
+use store::{ExpectedVersion, StreamAppend};
 use uuid::Uuid;
 
 use super::super::guard::IdempotencyRecord;
@@ -106,6 +110,34 @@ pub fn encode(
                 .map_err(|err| ApiError::internal(&err))
         })
         .collect()
+}
+
+/// The per-booking usage of a confirmed booking, appended in the same transaction as its
+/// `AppointmentBooked` (so a booking is never free, nor billed without being made). Booked at `now`, it is
+/// billed in the month it was made, whenever the appointment takes place; a cancellation does not refund it.
+pub fn booking_usage(
+    catalog: &BusinessCatalog,
+    booking_id: Uuid,
+    now: DateTime<Utc>,
+    ctx: &CommandContext,
+) -> Result<StreamAppend, ApiError> {
+    let usage = UsageEvent::UsageRecorded {
+        business_id: catalog.business_id,
+        call_id: None,
+        kind: domain::billing::history::BOOKING.to_owned(),
+        quantity: 1,
+        provider_cost_micros: 0,
+        usage_at: now,
+        occurred_at: now,
+    };
+    let mut event = NewEvent::tagged(Some(catalog.business_id), &usage, ctx.metadata.clone())
+        .map_err(|err| ApiError::internal(&err))?;
+    event.event_id = billing_event_id(&format!("booking:{booking_id}"));
+    Ok(StreamAppend::new(
+        booking_usage_stream(booking_id).as_str(),
+        ExpectedVersion::NoStream,
+        vec![event],
+    ))
 }
 
 /// A start that can never be booked as asked: 422 with a precise code, nothing appended.
