@@ -4,6 +4,7 @@
 pub mod bookings;
 pub mod call_log;
 pub mod catalog;
+pub mod dashboard;
 pub mod event_counts;
 pub mod rebuild;
 pub mod runtime;
@@ -37,6 +38,7 @@ pub fn all() -> Vec<std::sync::Arc<dyn Projector>> {
         std::sync::Arc::new(catalog::Catalog),
         std::sync::Arc::new(bookings::Availability),
         std::sync::Arc::new(bookings::Appointments),
+        std::sync::Arc::new(dashboard::Dashboard),
     ]
 }
 
