@@ -162,10 +162,10 @@ impl Recent {
             return false;
         }
         self.order.push_back(id);
-        if self.order.len() > RECENT {
-            if let Some(old) = self.order.pop_front() {
-                self.ids.remove(&old);
-            }
+        if self.order.len() > RECENT
+            && let Some(old) = self.order.pop_front()
+        {
+            self.ids.remove(&old);
         }
         true
     }
