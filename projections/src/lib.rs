@@ -5,6 +5,7 @@ pub mod billing;
 pub mod bookings;
 pub mod call_log;
 pub mod catalog;
+pub mod dashboard;
 pub mod event_counts;
 pub mod rebuild;
 pub mod runtime;
@@ -39,6 +40,7 @@ pub fn all() -> Vec<std::sync::Arc<dyn Projector>> {
         std::sync::Arc::new(bookings::Availability),
         std::sync::Arc::new(bookings::Appointments),
         std::sync::Arc::new(billing::Billing),
+        std::sync::Arc::new(dashboard::Dashboard),
     ]
 }
 

@@ -124,6 +124,11 @@ async fn swap(
         sqlx::query(&format!("select va_enable_tenant_rls('public.{table}')"))
             .execute(&mut *conn)
             .await?;
+        // Default privileges only cover tables created in `public`; this one was created elsewhere, so the
+        // API's read role would be refused (`permission denied`) after the swap without this grant.
+        sqlx::query(&format!("grant select on public.{table} to va_reader"))
+            .execute(&mut *conn)
+            .await?;
     }
     sqlx::query(&format!("drop schema {schema}"))
         .execute(&mut *conn)

@@ -2,6 +2,7 @@
 
 pub mod billing;
 pub mod booking;
+pub mod dashboard;
 pub mod error;
 pub mod json;
 pub mod ops;
@@ -17,6 +18,7 @@ use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use metrics_exporter_prometheus::PrometheusHandle;
 use store::EventStore;
+use store::bus::BusConfig;
 use tokio_util::sync::CancellationToken;
 use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::TraceLayer;
@@ -38,10 +40,21 @@ struct Inner {
     metrics: PrometheusHandle,
     tenancy: tenancy::TenancyState,
     webhook: webhook::WebhookConfig,
+    /// The subjects the relay publishes on (live feeds subscribe to them).
+    bus: BusConfig,
+    /// Cancelled when the server starts shutting down, so long-lived responses (live feeds) end and the
+    /// graceful shutdown does not wait for them forever.
+    closing: CancellationToken,
 }
 
 impl AppState {
+    /// State for an installation on the default bus names (`va.events.…`).
     pub fn new(store: EventStore, nats: Option<async_nats::Client>) -> Self {
+        Self::with_bus(store, nats, BusConfig::default())
+    }
+
+    /// State whose live feeds follow the relay publishing on `bus`.
+    pub fn with_bus(store: EventStore, nats: Option<async_nats::Client>, bus: BusConfig) -> Self {
         Self {
             inner: Arc::new(Inner {
                 store,
@@ -49,6 +62,8 @@ impl AppState {
                 metrics: ops::metrics_handle(),
                 tenancy: tenancy::TenancyState::from_env(),
                 webhook: webhook::WebhookConfig::from_env(),
+                bus,
+                closing: CancellationToken::new(),
             }),
         }
     }
@@ -67,6 +82,15 @@ impl AppState {
 
     pub fn webhook(&self) -> &webhook::WebhookConfig {
         &self.inner.webhook
+    }
+
+    pub fn bus(&self) -> &BusConfig {
+        &self.inner.bus
+    }
+
+    /// Cancelled once the server begins its graceful shutdown.
+    pub fn closing(&self) -> &CancellationToken {
+        &self.inner.closing
     }
 }
 
@@ -94,6 +118,13 @@ pub async fn serve(
     tokio::spawn({
         let (pool, shutdown) = (state.store().pool().clone(), shutdown.clone());
         async move { directory.keep_fresh(pool, shutdown).await }
+    });
+    tokio::spawn({
+        let (closing, shutdown) = (state.closing().clone(), shutdown.clone());
+        async move {
+            shutdown.cancelled().await;
+            closing.cancel();
+        }
     });
     axum::serve(listener, router(state))
         .with_graceful_shutdown(shutdown.cancelled_owned())

@@ -70,7 +70,7 @@ impl TestApp {
             .await
             .expect("bind");
         let addr = listener.local_addr().expect("addr");
-        let state = AppState::new(store.clone(), Some(nats.clone()));
+        let state = AppState::with_bus(store.clone(), Some(nats.clone()), bus.clone());
         tokio::spawn(crate::serve(listener, state.clone(), shutdown.clone()));
         Self {
             addr,

@@ -8,6 +8,8 @@
 
 #[path = "webhook/calls.rs"]
 mod calls;
+#[path = "webhook/dashboard.rs"]
+mod dashboard;
 #[path = "webhook/guards.rs"]
 mod guards;
 

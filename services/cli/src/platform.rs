@@ -140,7 +140,7 @@ pub async fn run_roles(
             .await
             .with_context(|| format!("binding {}", config.http_addr))?;
         on_listening(listener.local_addr()?);
-        let state = api::AppState::new(store.clone(), Some(nats.clone()));
+        let state = api::AppState::with_bus(store.clone(), Some(nats.clone()), config.bus.clone());
         let token = shutdown.clone();
         tasks.spawn(async move {
             api::serve(listener, state, token)

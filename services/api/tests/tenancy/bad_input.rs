@@ -194,6 +194,8 @@ async fn the_openapi_document_covers_every_endpoint(pool: sqlx::PgPool) {
         ("post", "/api/v1/appointments/{id}/reschedule"),
         ("get", "/api/v1/businesses/{slug}/calls"),
         ("get", "/api/v1/calls/{id}"),
+        ("get", "/api/v1/businesses/{slug}/dashboard"),
+        ("get", "/api/v1/businesses/{slug}/live"),
         ("post", "/vapi/webhook"),
         ("get", "/healthz"),
         ("get", "/readyz"),
