@@ -1,6 +1,6 @@
 //! `/openapi.json`: generated from the handlers' `#[utoipa::path]` annotations (routes and document are
 //! built together by `utoipa-axum`, so a route cannot exist without its operation), for the tenancy,
-//! booking, call log and webhook routes, plus the ops endpoints.
+//! booking, call log, audit and webhook routes, plus the ops endpoints.
 
 use std::sync::Arc;
 
@@ -66,13 +66,15 @@ pub fn split(documented: OpenApiRouter<AppState>) -> (Router<AppState>, Document
     (router, doc)
 }
 
-/// Every documented route (tenancy, booking, the Vapi webhook and the call log) with `/openapi.json`
+/// Every documented route (tenancy, booking, the Vapi webhook, the call log and the auditors' API) with
+/// `/openapi.json`
 /// serving their document.
 pub fn routes() -> Router<AppState> {
     let (router, doc) = split(
         super::handlers::routes()
             .merge(crate::booking::http::routes())
-            .merge(crate::webhook::routes()),
+            .merge(crate::webhook::routes())
+            .merge(crate::audit::routes()),
     );
     let doc = Arc::new(doc);
     router.route(
