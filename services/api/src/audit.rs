@@ -227,7 +227,11 @@ async fn calls(
             "usage_events": by_stream.remove(&usage_stream(&call.call_id)).unwrap_or_default(),
         }));
     }
-    let next_cursor = if more { page.last().map(encode_cursor) } else { None };
+    let next_cursor = if more {
+        page.last().map(encode_cursor)
+    } else {
+        None
+    };
     Ok(Json(json!({"calls": out, "next_cursor": next_cursor})))
 }
 
@@ -268,9 +272,13 @@ async fn stream(
     if !auditor {
         // Streams without a tenant (users, pool numbers) are platform data: auditors only.
         let tenant = tenant.ok_or_else(not_found)?;
-        owner_access(&state, &user, Ok(tenant))
-            .await
-            .map_err(|e| if e.status == StatusCode::NOT_FOUND { not_found() } else { e })?;
+        owner_access(&state, &user, Ok(tenant)).await.map_err(|e| {
+            if e.status == StatusCode::NOT_FOUND {
+                not_found()
+            } else {
+                e
+            }
+        })?;
     }
     let limit = q.limit.unwrap_or(EVENTS_DEFAULT).clamp(1, EVENTS_MAX);
     let after = q.after_version.unwrap_or(0).max(0);

@@ -256,15 +256,13 @@ async fn appointment_tenant(
     let business = read::business(state.store().pool(), business_id)
         .await?
         .ok_or_else(|| ApiError::not_found("appointment"))?;
-    let tenant = booker(state, user, &business.slug)
-        .await
-        .map_err(|e| {
-            if e.status == StatusCode::NOT_FOUND {
-                ApiError::not_found("appointment")
-            } else {
-                e
-            }
-        })?;
+    let tenant = booker(state, user, &business.slug).await.map_err(|e| {
+        if e.status == StatusCode::NOT_FOUND {
+            ApiError::not_found("appointment")
+        } else {
+            e
+        }
+    })?;
     let catalog = catalog::load(state.store().pool(), business_id).await?;
     Ok((tenant, catalog))
 }
