@@ -113,7 +113,7 @@ fn body_for(w: &World, f: &Fixtures, operation: &str) -> Option<Value> {
         "POST /api/v1/businesses/{slug}/appointments" => {
             json!({"service_id": a.service_id, "start": f.slots[0], "client": {"name": "Mallory"}})
         }
-        "POST /api/v1/appointments/{id}/cancel" => json!({"reason": "audit"}),
+        "POST /api/v1/appointments/{id}/cancel" => json!({"reason": "the auditor tried"}),
         "POST /api/v1/appointments/{id}/reschedule" => json!({"start": f.slots[1]}),
         op if op.starts_with("DELETE ") => return None,
         op => panic!(

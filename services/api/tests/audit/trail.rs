@@ -9,12 +9,12 @@ use super::{World, assert_error};
 use events::catalog::PlatformRole;
 
 /// The calls of a `/audit/calls` answer, by id.
-fn call_ids(body: &Value) -> Vec<String> {
+fn call_ids(body: &Value) -> Vec<&str> {
     body["calls"]
         .as_array()
         .unwrap_or_else(|| panic!("no calls: {body}"))
         .iter()
-        .map(|c| c["call_id"].as_str().unwrap().to_owned())
+        .map(|c| c["call_id"].as_str().unwrap())
         .collect()
 }
 
@@ -52,7 +52,10 @@ async fn an_auditor_lists_every_businesss_calls_with_every_event_and_its_hashes(
     let w = World::new(pool).await;
     let (s, body) = w.get(&w.auditor, "/api/v1/audit/calls").await;
     assert_eq!(s, StatusCode::OK, "{body}");
-    assert_eq!(call_ids(&body), [w.a.call_id.clone(), w.b.call_id.clone()]);
+    assert_eq!(
+        call_ids(&body),
+        [w.a.call_id.as_str(), w.b.call_id.as_str()]
+    );
     assert_eq!(body["next_cursor"], Value::Null);
     for (call, shop) in body["calls"].as_array().unwrap().iter().zip([&w.a, &w.b]) {
         assert_eq!(call["business"]["id"], shop.business_id.as_str());
@@ -82,7 +85,7 @@ async fn an_auditor_lists_every_businesss_calls_with_every_event_and_its_hashes(
         )
         .await;
     assert_eq!(s, StatusCode::OK, "{only_b}");
-    assert_eq!(call_ids(&only_b), [w.b.call_id.clone()]);
+    assert_eq!(call_ids(&only_b), [w.b.call_id.as_str()]);
     let (s, _) = w
         .get(&w.auditor, "/api/v1/audit/calls?business=no-such-shop")
         .await;
@@ -90,7 +93,7 @@ async fn an_auditor_lists_every_businesss_calls_with_every_event_and_its_hashes(
 
     // Pages of one call, chained by the cursor.
     let (_, first) = w.get(&w.auditor, "/api/v1/audit/calls?limit=1").await;
-    assert_eq!(call_ids(&first), [w.a.call_id.clone()]);
+    assert_eq!(call_ids(&first), [w.a.call_id.as_str()]);
     let cursor = first["next_cursor"]
         .as_str()
         .expect("a second page")
@@ -101,7 +104,7 @@ async fn an_auditor_lists_every_businesss_calls_with_every_event_and_its_hashes(
             &format!("/api/v1/audit/calls?limit=1&cursor={cursor}"),
         )
         .await;
-    assert_eq!(call_ids(&second), [w.b.call_id.clone()]);
+    assert_eq!(call_ids(&second), [w.b.call_id.as_str()]);
     assert_eq!(second["next_cursor"], Value::Null, "{second}");
     let (s, bad) = w
         .get(&w.auditor, "/api/v1/audit/calls?cursor=nonsense")
@@ -120,11 +123,11 @@ async fn an_auditor_lists_every_businesss_calls_with_every_event_and_its_hashes(
     let (_, from_b) = w
         .get(&w.auditor, &format!("/api/v1/audit/calls?from={encoded}"))
         .await;
-    assert_eq!(call_ids(&from_b), [w.b.call_id.clone()]);
+    assert_eq!(call_ids(&from_b), [w.b.call_id.as_str()]);
     let (_, before_b) = w
         .get(&w.auditor, &format!("/api/v1/audit/calls?to={encoded}"))
         .await;
-    assert_eq!(call_ids(&before_b), [w.a.call_id.clone()]);
+    assert_eq!(call_ids(&before_b), [w.a.call_id.as_str()]);
     let day_a = &calls[0]["first_recorded_at"].as_str().unwrap()[..10];
     let day_b = &started_b[..10];
     let (_, days) = w
@@ -133,11 +136,14 @@ async fn an_auditor_lists_every_businesss_calls_with_every_event_and_its_hashes(
             &format!("/api/v1/audit/calls?from={day_a}&to={day_b}"),
         )
         .await;
-    assert_eq!(call_ids(&days), [w.a.call_id.clone(), w.b.call_id.clone()]);
+    assert_eq!(
+        call_ids(&days),
+        [w.a.call_id.as_str(), w.b.call_id.as_str()]
+    );
     let (_, later) = w
         .get(&w.auditor, "/api/v1/audit/calls?from=2999-01-01")
         .await;
-    assert_eq!(call_ids(&later), Vec::<String>::new());
+    assert_eq!(call_ids(&later), Vec::<&str>::new());
     let (s, bad) = w
         .get(&w.auditor, "/api/v1/audit/calls?from=last-tuesday")
         .await;
@@ -217,7 +223,7 @@ async fn an_owner_reads_only_their_own_businesss_trail(pool: PgPool) {
         )
         .await;
     assert_eq!(s, StatusCode::OK, "{own}");
-    assert_eq!(call_ids(&own), [a.call_id.clone()]);
+    assert_eq!(call_ids(&own), [a.call_id.as_str()]);
     assert!(
         !own["calls"][0]["call_events"]
             .as_array()
