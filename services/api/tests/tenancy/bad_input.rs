@@ -194,6 +194,8 @@ async fn the_openapi_document_covers_every_endpoint(pool: sqlx::PgPool) {
         ("post", "/api/v1/appointments/{id}/reschedule"),
         ("get", "/api/v1/businesses/{slug}/calls"),
         ("get", "/api/v1/calls/{id}"),
+        ("get", "/api/v1/audit/calls"),
+        ("get", "/api/v1/audit/streams/{stream_id}"),
         ("post", "/vapi/webhook"),
         ("get", "/healthz"),
         ("get", "/readyz"),
@@ -221,7 +223,8 @@ async fn the_openapi_document_covers_every_endpoint(pool: sqlx::PgPool) {
             .replace("{slug}", "no-such-business")
             .replace("{id}", "00000000-0000-0000-0000-000000000000")
             .replace("{user_id}", "00000000-0000-0000-0000-000000000000")
-            .replace("{number}", "+15550000000");
+            .replace("{number}", "+15550000000")
+            .replace("{stream_id}", "call-x");
         let method = reqwest::Method::from_bytes(method.to_uppercase().as_bytes()).unwrap();
         let status = http
             .request(method.clone(), api.app.url(&concrete))
