@@ -1,5 +1,6 @@
 //! The HTTP side of VoiceAppoint: the Vapi webhook, the REST API and the ops endpoints, on axum.
 
+pub mod audit;
 pub mod billing;
 pub mod booking;
 pub mod dashboard;

@@ -5,7 +5,8 @@
 //! uniqueness rules that span streams (email, slug, number claim) are guard tables written by the append
 //! hook in the same transaction, and a violated constraint is recognised by its name. Queries read the
 //! catalog read models under row-level security ([`read`]). A business the caller is not a member of is
-//! answered 404, exactly like one that does not exist.
+//! answered 404, exactly like one that does not exist — unless the caller holds the platform auditor role,
+//! who reads every business and is refused every write with 403 ([`access::access`]).
 
 pub mod access;
 pub mod admin;

@@ -9,6 +9,6 @@ pub mod user;
 mod tests;
 
 pub use business::{Business, BusinessError, Member, Profile, ProfileInput, RegisterBusiness};
-pub use role::{Permission, allows};
+pub use role::{Permission, allows, allows_auditor};
 pub use slug::{slug_candidate, slugify};
 pub use user::{User, UserError, normalize_email, validate_password};

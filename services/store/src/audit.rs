@@ -1,6 +1,8 @@
 //! Hash-chain verification: recompute every stream's chain from the stored rows and report the first
 //! broken link. Reads the raw stored payloads (no upcasting): the chain covers what was written.
+//! Also the auditors' index of calls: which `call-*` streams began in a time window.
 
+use chrono::{DateTime, Utc};
 use serde::Serialize;
 use sqlx::Row;
 use uuid::Uuid;
@@ -32,6 +34,71 @@ impl AuditReport {
 }
 
 const PAGE: i64 = 5_000;
+
+/// A call as the event store knows it: the first event of its `call-<id>` stream.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CallStart {
+    /// The Vapi call id (the stream id without `call-`).
+    pub call_id: String,
+    pub tenant_id: Option<Uuid>,
+    /// When the call stream's first event was recorded: what the audit window filters on.
+    pub recorded_at: DateTime<Utc>,
+    pub global_position: i64,
+}
+
+/// Which calls [`EventStore::call_starts`] lists: optionally one tenant, a window on the call stream's
+/// first `recorded_at` (`[from, to)`), and a keyset cursor `(recorded_at, global_position)`.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct CallWindow {
+    pub tenant: Option<Uuid>,
+    pub from: Option<DateTime<Utc>>,
+    pub to: Option<DateTime<Utc>>,
+    pub after: Option<(DateTime<Utc>, i64)>,
+}
+
+impl EventStore {
+    /// Calls whose stream began in `window`, oldest first, at most `limit`. Straight from the events
+    /// table (version 1 of every `call-*` stream, partial index `events_call_starts_idx`), not from the
+    /// call log projection: nothing lags and nothing a projector did or failed to do can hide a call.
+    pub async fn call_starts(
+        &self,
+        window: CallWindow,
+        limit: i64,
+    ) -> Result<Vec<CallStart>, StoreError> {
+        let (after_at, after_pos) = window.after.unzip();
+        let rows = sqlx::query(
+            "select stream_id, tenant_id, recorded_at, global_position from events \
+             where stream_version = 1 and stream_id like 'call-%' \
+               and ($1::uuid is null or tenant_id = $1) \
+               and ($2::timestamptz is null or recorded_at >= $2) \
+               and ($3::timestamptz is null or recorded_at < $3) \
+               and ($4::timestamptz is null or (recorded_at, global_position) > ($4, $5::bigint)) \
+             order by recorded_at, global_position limit $6",
+        )
+        .bind(window.tenant)
+        .bind(window.from)
+        .bind(window.to)
+        .bind(after_at)
+        .bind(after_pos)
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|r| {
+                let stream_id: String = r.try_get("stream_id")?;
+                Ok(CallStart {
+                    call_id: stream_id
+                        .strip_prefix("call-")
+                        .unwrap_or(&stream_id)
+                        .to_owned(),
+                    tenant_id: r.try_get("tenant_id")?,
+                    recorded_at: r.try_get("recorded_at")?,
+                    global_position: r.try_get("global_position")?,
+                })
+            })
+            .collect()
+    }
+}
 
 impl EventStore {
     /// Verifies one stream, or every stream when `stream` is `None`.

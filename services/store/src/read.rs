@@ -34,6 +34,56 @@ impl EventStore {
         rows.iter().map(|r| self.decode(r)).collect()
     }
 
+    /// Events of the streams `stream_ids`, by stream then version, exactly as stored: no upcasting, so
+    /// `data` and `schema_version` are what the hash chain covers (the auditors' view).
+    pub async fn read_streams_as_stored(
+        &self,
+        stream_ids: &[String],
+    ) -> Result<Vec<StoredEvent>, StoreError> {
+        let sql = format!(
+            "select {COLUMNS} from events where stream_id = any($1) order by stream_id, stream_version"
+        );
+        let rows = sqlx::query(&sql)
+            .bind(stream_ids)
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter().map(|r| Self::decode_stored(r, None)).collect()
+    }
+
+    /// Like [`EventStore::read_stream`], exactly as stored (no upcasting; see
+    /// [`EventStore::read_streams_as_stored`]).
+    pub async fn read_stream_as_stored(
+        &self,
+        stream_id: &str,
+        after_version: i64,
+        limit: i64,
+    ) -> Result<Vec<StoredEvent>, StoreError> {
+        let sql = format!(
+            "select {COLUMNS} from events where stream_id = $1 and stream_version > $2 \
+             order by stream_version limit $3"
+        );
+        let rows = sqlx::query(&sql)
+            .bind(stream_id)
+            .bind(after_version)
+            .bind(limit)
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter().map(|r| Self::decode_stored(r, None)).collect()
+    }
+
+    /// The tenant recorded for a stream (that of its first event) and its version; `None` when the
+    /// stream has no events.
+    pub async fn stream_head(
+        &self,
+        stream_id: &str,
+    ) -> Result<Option<(Option<uuid::Uuid>, i64)>, StoreError> {
+        let row = sqlx::query("select tenant_id, version from streams where stream_id = $1")
+            .bind(stream_id)
+            .fetch_optional(&self.pool)
+            .await?;
+        Ok(row.map(|r| (r.get("tenant_id"), r.get("version"))))
+    }
+
     /// Every event of a stream, oldest first.
     pub async fn read_stream_all(&self, stream_id: &str) -> Result<Vec<StoredEvent>, StoreError> {
         self.read_stream(stream_id, 0, i64::MAX).await
@@ -109,12 +159,23 @@ impl EventStore {
     }
 
     fn decode(&self, row: &PgRow) -> Result<StoredEvent, StoreError> {
+        Self::decode_stored(row, Some(&self.upcasters))
+    }
+
+    /// Decodes a row, upcasting its payload when `upcasters` are given.
+    fn decode_stored(
+        row: &PgRow,
+        upcasters: Option<&events::Upcasters>,
+    ) -> Result<StoredEvent, StoreError> {
         let event_type: String = row.try_get("event_type")?;
-        let (schema_version, data) = self.upcasters.upcast(
-            &event_type,
-            row.try_get("schema_version")?,
-            row.try_get("data")?,
-        );
+        let (schema_version, data) = match upcasters {
+            Some(u) => u.upcast(
+                &event_type,
+                row.try_get("schema_version")?,
+                row.try_get("data")?,
+            ),
+            None => (row.try_get("schema_version")?, row.try_get("data")?),
+        };
         Ok(StoredEvent {
             global_position: row.try_get("global_position")?,
             epoch: row.try_get("epoch")?,

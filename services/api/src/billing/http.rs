@@ -1,6 +1,6 @@
 //! `GET /api/v1/plans`, `PUT /api/v1/businesses/{slug}/plan`, `GET …/usage?period=YYYY-MM` and
 //! `GET …/invoices/{YYYY-MM}[?format=csv]`. Owners and admins see their business's usage and invoices,
-//! platform `finance` users every business's; owners and platform admins choose the plan.
+//! platform `finance` users and auditors every business's; owners and platform admins choose the plan.
 
 use axum::Json;
 use axum::extract::{Path, Query, State};
@@ -44,14 +44,15 @@ struct Billed {
     version: i64,
 }
 
-/// Members with `permission`, or users holding `platform` role, may pass. Unknown businesses and
-/// non-members without the role get the same 404; members without the permission 403.
+/// Members with `permission`, or users holding one of the `platform` roles, may pass. Unknown businesses
+/// and non-members without any platform role get the same 404; members without the permission, and platform
+/// users without the needed role (an auditor choosing a plan), 403.
 async fn billing_access(
     state: &AppState,
     user: &AuthUser,
     slug: &str,
     permission: Permission,
-    platform: PlatformRole,
+    platform: &[PlatformRole],
     what: &str,
 ) -> Result<Billed, ApiError> {
     let business_id = crate::tenancy::read::business_id_by_slug(state.store().pool(), slug)
@@ -61,29 +62,26 @@ async fn billing_access(
         .store()
         .load::<Business>(&business_stream(business_id))
         .await?;
+    let billed = |business| Billed {
+        business_id,
+        business,
+        version,
+    };
     let role = business.role_of(user.user_id);
     if role.is_some_and(|r| allows(r, permission)) {
-        return Ok(Billed {
-            business_id,
-            business,
-            version,
-        });
+        return Ok(billed(business));
     }
     let (profile, _) = state
         .store()
         .load::<User>(&user_stream(user.user_id))
         .await?;
-    if profile.platform_roles.contains(&platform) {
-        return Ok(Billed {
-            business_id,
-            business,
-            version,
-        });
+    if platform.iter().any(|p| profile.platform_roles.contains(p)) {
+        return Ok(billed(business));
     }
-    match role {
-        Some(_) => Err(forbidden(what)),
-        None => Err(ApiError::not_found("business")),
+    if role.is_some() || !profile.platform_roles.is_empty() {
+        return Err(forbidden(what));
     }
+    Err(ApiError::not_found("business"))
 }
 
 fn parse_period(text: &str) -> Result<Period, ApiError> {
@@ -131,7 +129,7 @@ async fn put_plan(
         &user,
         &slug,
         Permission::ManagePlan,
-        PlatformRole::PlatformAdmin,
+        &[PlatformRole::PlatformAdmin],
         "choosing the plan (owners and platform admins)",
     )
     .await?;
@@ -192,8 +190,8 @@ async fn usage(
         &user,
         &slug,
         Permission::ViewBilling,
-        PlatformRole::Finance,
-        "reading usage (owners, admins and finance)",
+        &[PlatformRole::Finance, PlatformRole::Auditor],
+        "reading usage (owners, admins, finance and auditors)",
     )
     .await?;
     let now = state.store().clock().now();
@@ -246,8 +244,8 @@ async fn invoice_document(
         &user,
         &slug,
         Permission::ViewBilling,
-        PlatformRole::Finance,
-        "reading invoices (owners, admins and finance)",
+        &[PlatformRole::Finance, PlatformRole::Auditor],
+        "reading invoices (owners, admins, finance and auditors)",
     )
     .await?;
     let period = parse_period(&period)?;

@@ -3,7 +3,7 @@
 
 use axum::Json;
 use axum::extract::{Path, Query, State};
-use axum::http::HeaderMap;
+use axum::http::{HeaderMap, StatusCode};
 use chrono::{DateTime, NaiveDate, TimeDelta, Utc};
 use domain::booking::Booking;
 use domain::scheduling::parse_local_or_rfc3339;
@@ -37,9 +37,14 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(reschedule))
 }
 
-/// Members of any role may look and book (staff answer phones too).
-async fn member(state: &AppState, user: &AuthUser, slug: &str) -> Result<Tenant, ApiError> {
+/// Members of any role, and platform auditors, may look.
+async fn viewer(state: &AppState, user: &AuthUser, slug: &str) -> Result<Tenant, ApiError> {
     access(state, user, slug, Permission::View, "appointments").await
+}
+
+/// Members of any role may book (staff answer phones too); a read-only auditor may not (403).
+async fn booker(state: &AppState, user: &AuthUser, slug: &str) -> Result<Tenant, ApiError> {
+    access(state, user, slug, Permission::Book, "booking appointments").await
 }
 
 fn context(tenant: &Tenant, headers: &HeaderMap) -> Result<CommandContext, ApiError> {
@@ -87,7 +92,7 @@ async fn availability(
     Path(slug): Path<String>,
     Query(q): Query<AvailabilityQuery>,
 ) -> Result<Json<Value>, ApiError> {
-    let tenant = member(&state, &user, &slug).await?;
+    let tenant = viewer(&state, &user, &slug).await?;
     let catalog = catalog::load(state.store().pool(), tenant.business_id).await?;
     let days = q.days.unwrap_or(1);
     let slots = BookingService::new(state.store().clone())
@@ -132,7 +137,7 @@ async fn hold(
     headers: HeaderMap,
     ApiJson(body): ApiJson<HoldBody>,
 ) -> Result<Reply, ApiError> {
-    let tenant = member(&state, &user, &slug).await?;
+    let tenant = booker(&state, &user, &slug).await?;
     let ctx = context(&tenant, &headers)?;
     let catalog = catalog::load(state.store().pool(), tenant.business_id).await?;
     let request = HoldRequest {
@@ -170,7 +175,7 @@ async fn book(
     headers: HeaderMap,
     ApiJson(body): ApiJson<BookBody>,
 ) -> Result<Reply, ApiError> {
-    let tenant = member(&state, &user, &slug).await?;
+    let tenant = booker(&state, &user, &slug).await?;
     let ctx = context(&tenant, &headers)?;
     let catalog = catalog::load(state.store().pool(), tenant.business_id).await?;
     let request = BookRequest {
@@ -205,7 +210,7 @@ async fn list(
     Path(slug): Path<String>,
     Query(q): Query<ListQuery>,
 ) -> Result<Json<Value>, ApiError> {
-    let tenant = member(&state, &user, &slug).await?;
+    let tenant = viewer(&state, &user, &slug).await?;
     let tz = read::hours(state.store().pool(), tenant.business_id)
         .await?
         .map_or(chrono_tz::Tz::UTC, |h| h.timezone);
@@ -234,7 +239,8 @@ async fn list(
     Ok(Json(json!({ "appointments": appointments })))
 }
 
-/// The business an appointment belongs to, if the caller is a member of it (404 otherwise).
+/// The business an appointment belongs to, if the caller may book there: 404 for a non-member (as for
+/// an unknown appointment), 403 for a read-only auditor, 429 when the tenant is over its budget.
 async fn appointment_tenant(
     state: &AppState,
     user: &AuthUser,
@@ -250,9 +256,13 @@ async fn appointment_tenant(
     let business = read::business(state.store().pool(), business_id)
         .await?
         .ok_or_else(|| ApiError::not_found("appointment"))?;
-    let tenant = member(state, user, &business.slug)
-        .await
-        .map_err(|_| ApiError::not_found("appointment"))?;
+    let tenant = booker(state, user, &business.slug).await.map_err(|e| {
+        if e.status == StatusCode::NOT_FOUND {
+            ApiError::not_found("appointment")
+        } else {
+            e
+        }
+    })?;
     let catalog = catalog::load(state.store().pool(), business_id).await?;
     Ok((tenant, catalog))
 }

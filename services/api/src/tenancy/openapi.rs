@@ -1,6 +1,6 @@
 //! `/openapi.json`: generated from the handlers' `#[utoipa::path]` annotations (routes and document are
 //! built together by `utoipa-axum`, so a route cannot exist without its operation), for the tenancy,
-//! booking, call log, webhook and dashboard routes, plus the ops endpoints.
+//! booking, call log, webhook, dashboard, billing and audit routes, plus the ops endpoints.
 
 use std::sync::Arc;
 
@@ -66,7 +66,8 @@ pub fn split(documented: OpenApiRouter<AppState>) -> (Router<AppState>, Document
     (router, doc)
 }
 
-/// Every documented route (tenancy, booking, the Vapi webhook, the call log, the dashboard and live feed) with `/openapi.json`
+/// Every documented route (tenancy, booking, the Vapi webhook, the call log, the dashboard and live feed,
+/// billing and the auditors' API) with `/openapi.json`
 /// serving their document.
 pub fn routes() -> Router<AppState> {
     let (router, doc) = split(
@@ -74,7 +75,8 @@ pub fn routes() -> Router<AppState> {
             .merge(crate::booking::http::routes())
             .merge(crate::webhook::routes())
             .merge(crate::billing::routes())
-            .merge(crate::dashboard::routes()),
+            .merge(crate::dashboard::routes())
+            .merge(crate::audit::routes()),
     );
     let doc = Arc::new(doc);
     router.route(

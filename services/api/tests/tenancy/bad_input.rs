@@ -196,6 +196,12 @@ async fn the_openapi_document_covers_every_endpoint(pool: sqlx::PgPool) {
         ("get", "/api/v1/calls/{id}"),
         ("get", "/api/v1/businesses/{slug}/dashboard"),
         ("get", "/api/v1/businesses/{slug}/live"),
+        ("get", "/api/v1/audit/calls"),
+        ("get", "/api/v1/audit/streams/{stream_id}"),
+        ("get", "/api/v1/plans"),
+        ("put", "/api/v1/businesses/{slug}/plan"),
+        ("get", "/api/v1/businesses/{slug}/usage"),
+        ("get", "/api/v1/businesses/{slug}/invoices/{period}"),
         ("post", "/vapi/webhook"),
         ("get", "/healthz"),
         ("get", "/readyz"),
@@ -223,7 +229,8 @@ async fn the_openapi_document_covers_every_endpoint(pool: sqlx::PgPool) {
             .replace("{slug}", "no-such-business")
             .replace("{id}", "00000000-0000-0000-0000-000000000000")
             .replace("{user_id}", "00000000-0000-0000-0000-000000000000")
-            .replace("{number}", "+15550000000");
+            .replace("{number}", "+15550000000")
+            .replace("{stream_id}", "call-x");
         let method = reqwest::Method::from_bytes(method.to_uppercase().as_bytes()).unwrap();
         let status = http
             .request(method.clone(), api.app.url(&concrete))
