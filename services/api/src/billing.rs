@@ -9,5 +9,6 @@ pub mod ledger;
 pub mod read;
 pub mod render;
 pub mod replay;
+pub mod simulate;
 
 pub use http::routes;

@@ -115,6 +115,7 @@ fn body_for(w: &World, f: &Fixtures, operation: &str) -> Option<Value> {
         }
         "POST /api/v1/appointments/{id}/cancel" => json!({"reason": "the auditor tried"}),
         "POST /api/v1/appointments/{id}/reschedule" => json!({"start": f.slots[1]}),
+        "PUT /api/v1/businesses/{slug}/plan" => json!({"plan": "growth"}),
         op if op.starts_with("DELETE ") => return None,
         op => panic!(
             "new write route {op}: add a plausible body to body_for, and make sure a read-only auditor gets 403"
