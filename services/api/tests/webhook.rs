@@ -6,6 +6,8 @@
     reason = "test code: a panic is the failure report"
 )]
 
+#[path = "webhook/billing.rs"]
+mod billing;
 #[path = "webhook/calls.rs"]
 mod calls;
 #[path = "webhook/dashboard.rs"]
