@@ -360,3 +360,129 @@ async fn project_rebuild_from_the_command_line_rebuilds_the_read_model() {
     pool.close().await;
     db.drop_db().await;
 }
+
+/// Runs the binary against `db` with `args`; returns (success, stdout).
+fn voiceappoint(db: &TestDb, args: &[&str]) -> (bool, Vec<u8>) {
+    let out = Command::new(BIN)
+        .args(args)
+        .env("DATABASE_URL", db.url())
+        .output()
+        .unwrap();
+    (out.status.success(), out.stdout)
+}
+
+#[tokio::test]
+async fn finance_commands_replay_reconcile_close_and_name_a_tampered_business() {
+    use api::billing::simulate::{self, Simulation};
+    let db = TestDb::new().await;
+    assert!(voiceappoint(&db, &["migrate"]).0);
+    let pool = sqlx::PgPool::connect(&db.url()).await.unwrap();
+    let store = EventStore::open(pool.clone()).await.unwrap();
+    let sim = Simulation {
+        businesses: 3,
+        calls: 150,
+        period: domain::billing::Period::parse("2026-10").unwrap(),
+        seed: 21,
+        batch: 50,
+    };
+    let businesses = simulate::businesses(&store, &sim).await.unwrap();
+    simulate::calls(&store, &sim, &businesses, |_| {})
+        .await
+        .unwrap();
+    // Rebuilds read the feed, which only shows what is below the cluster-wide xmin: wait for all of it.
+    let committed = store.committed_head().await.unwrap();
+    while store.feed_head().await.unwrap() < committed {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(voiceappoint(&db, &["project", "rebuild", "billing"]).0);
+
+    let (ok, out) = voiceappoint(&db, &["billing", "reconcile", "--period", "2026-10"]);
+    let out = String::from_utf8(out).unwrap();
+    assert!(ok, "{out}");
+    assert!(
+        out.contains("3 businesses") && out.contains("0 differences"),
+        "{out}"
+    );
+
+    let slug = businesses[1].slug.as_str();
+    let invoice = |format: &str| {
+        let (ok, bytes) = voiceappoint(
+            &db,
+            &[
+                "invoice",
+                "--business",
+                slug,
+                "--period",
+                "2026-10",
+                "--format",
+                format,
+            ],
+        );
+        assert!(ok);
+        bytes
+    };
+    let (json_first, csv_first) = (invoice("json"), invoice("csv"));
+    let doc: serde_json::Value = serde_json::from_slice(&json_first).unwrap();
+    assert_eq!(doc["business"], slug);
+    assert_eq!(doc["status"], "final");
+    assert_eq!(invoice("json"), json_first, "two runs, different bytes");
+    assert_eq!(invoice("csv"), csv_first);
+    for name in [
+        "event_counts",
+        "call_log",
+        "catalog",
+        "availability",
+        "appointments",
+        "billing",
+        "dashboard",
+    ] {
+        assert!(
+            voiceappoint(&db, &["project", "rebuild", name]).0,
+            "rebuild {name}"
+        );
+    }
+    assert_eq!(
+        invoice("json"),
+        json_first,
+        "a full rebuild changed the invoice"
+    );
+
+    let (ok, out) = voiceappoint(&db, &["billing", "close", "--period", "2026-10"]);
+    assert!(ok && String::from_utf8_lossy(&out).contains("3 invoices issued"));
+    let (ok, out) = voiceappoint(&db, &["billing", "close", "--period", "2026-10"]);
+    assert!(ok && String::from_utf8_lossy(&out).contains("0 invoices issued, 3 already issued"));
+    // The issued invoices reach the projection (no projector runs here: rebuild it), then all agree.
+    let committed = store.committed_head().await.unwrap();
+    while store.feed_head().await.unwrap() < committed {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(voiceappoint(&db, &["project", "rebuild", "billing"]).0);
+    let (ok, out) = voiceappoint(&db, &["billing", "reconcile", "--period", "2026-10"]);
+    assert!(ok, "{}", String::from_utf8_lossy(&out));
+    assert!(
+        !voiceappoint(
+            &db,
+            &["invoice", "--business", "nobody", "--period", "2026-10"]
+        )
+        .0
+    );
+    assert!(!voiceappoint(&db, &["billing", "reconcile", "--period", "2026-13"]).0);
+
+    sqlx::query(
+        "update billing_usage_daily set provider_cost_micros = provider_cost_micros + 1 \
+         where tenant_id = $1 and day = (select min(day) from billing_usage_daily where tenant_id = $1)",
+    )
+    .bind(businesses[2].id)
+    .execute(&pool)
+    .await
+    .unwrap();
+    let (ok, out) = voiceappoint(&db, &["billing", "reconcile", "--period", "2026-10"]);
+    let out = String::from_utf8(out).unwrap();
+    assert!(!ok, "a tampered read model must fail reconcile: {out}");
+    assert!(
+        out.contains("1 differences") && out.contains(&businesses[2].slug),
+        "{out}"
+    );
+    pool.close().await;
+    db.drop_db().await;
+}

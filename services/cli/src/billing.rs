@@ -66,7 +66,7 @@ pub async fn invoice(
 ) -> anyhow::Result<()> {
     let period = period(period_text)?;
     let store = platform::open_store(config).await?;
-    let business_id = api::tenancy::read::business_id_by_slug(store.pool(), slug)
+    let business_id = api::billing::replay::business_by_slug(&store, slug)
         .await?
         .with_context(|| format!("no business with slug {slug:?}"))?;
     let bar = progress_bar();

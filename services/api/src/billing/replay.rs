@@ -212,6 +212,19 @@ pub enum ReplayError {
     },
 }
 
+/// The business registered with `slug`, found in the event store itself (`BusinessRegistered`), so the
+/// finance replay needs nothing but the events.
+pub async fn business_by_slug(store: &EventStore, slug: &str) -> Result<Option<Uuid>, StoreError> {
+    Ok(sqlx::query_scalar(
+        "select tenant_id from events where event_type = 'BusinessRegistered' and data->>'slug' = $1 \
+         order by global_position limit 1",
+    )
+    .bind(slug)
+    .fetch_optional(store.pool())
+    .await?
+    .flatten())
+}
+
 /// Replays every billing event (of `tenant`, or of every business), calling `progress` with the running
 /// count every 10,000 events.
 pub async fn replay(
