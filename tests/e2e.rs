@@ -371,6 +371,14 @@ fn voiceappoint(db: &TestDb, args: &[&str]) -> (bool, Vec<u8>) {
     (out.status.success(), out.stdout)
 }
 
+/// Rebuilds read the feed, which only shows what is below the cluster-wide xmin: wait for all of it.
+async fn wait_for_feed(store: &EventStore) {
+    let committed = store.committed_head().await.unwrap();
+    while store.feed_head().await.unwrap() < committed {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
 #[tokio::test]
 async fn finance_commands_replay_reconcile_close_and_name_a_tampered_business() {
     use api::billing::simulate::{self, Simulation};
@@ -389,11 +397,7 @@ async fn finance_commands_replay_reconcile_close_and_name_a_tampered_business() 
     simulate::calls(&store, &sim, &businesses, |_| {})
         .await
         .unwrap();
-    // Rebuilds read the feed, which only shows what is below the cluster-wide xmin: wait for all of it.
-    let committed = store.committed_head().await.unwrap();
-    while store.feed_head().await.unwrap() < committed {
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    wait_for_feed(&store).await;
     assert!(voiceappoint(&db, &["project", "rebuild", "billing"]).0);
 
     let (ok, out) = voiceappoint(&db, &["billing", "reconcile", "--period", "2026-10"]);
@@ -452,10 +456,7 @@ async fn finance_commands_replay_reconcile_close_and_name_a_tampered_business() 
     let (ok, out) = voiceappoint(&db, &["billing", "close", "--period", "2026-10"]);
     assert!(ok && String::from_utf8_lossy(&out).contains("0 invoices issued, 3 already issued"));
     // The issued invoices reach the projection (no projector runs here: rebuild it), then all agree.
-    let committed = store.committed_head().await.unwrap();
-    while store.feed_head().await.unwrap() < committed {
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    wait_for_feed(&store).await;
     assert!(voiceappoint(&db, &["project", "rebuild", "billing"]).0);
     let (ok, out) = voiceappoint(&db, &["billing", "reconcile", "--period", "2026-10"]);
     assert!(ok, "{}", String::from_utf8_lossy(&out));

@@ -36,23 +36,39 @@ pub enum Which {
         #[arg(long, default_value_t = 2000)]
         runs: usize,
     },
+    /// The finance replay: a month of usage events, every business's invoice from the event store, vs COPY.
+    Replay {
+        /// Usage events to write.
+        #[arg(long, default_value_t = 1_000_000)]
+        events: u64,
+        #[arg(long, default_value_t = 500)]
+        businesses: usize,
+        /// Timed runs of each case.
+        #[arg(long, default_value_t = 3)]
+        runs: usize,
+    },
 }
 
 pub async fn run(config: &Config, which: Which) -> anyhow::Result<()> {
     match which {
         Which::Append { seconds } => append(config, Duration::from_secs(seconds)).await,
         Which::Availability { runs } => crate::bench_availability::engine(runs),
+        Which::Replay {
+            events,
+            businesses,
+            runs,
+        } => crate::bench_replay::run(config, events, businesses, runs).await,
     }
 }
 
 /// A throwaway database for one benchmark run, dropped at the end.
-struct BenchDb {
+pub(crate) struct BenchDb {
     admin_url: String,
     name: String,
 }
 
 impl BenchDb {
-    async fn create(config: &Config) -> anyhow::Result<(Self, Config)> {
+    pub(crate) async fn create(config: &Config) -> anyhow::Result<(Self, Config)> {
         let name = format!("va_bench_{}", &Uuid::new_v4().simple().to_string()[..10]);
         let options = PgConnectOptions::from_str(&config.database_url)?;
         let admin = options.clone().database("postgres");
@@ -71,7 +87,7 @@ impl BenchDb {
         ))
     }
 
-    async fn drop_db(self) -> anyhow::Result<()> {
+    pub(crate) async fn drop_db(self) -> anyhow::Result<()> {
         let mut conn = sqlx::postgres::PgConnection::connect(&self.admin_url).await?;
         sqlx::query(&format!(
             "drop database if exists {} with (force)",

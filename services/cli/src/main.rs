@@ -3,6 +3,7 @@
 mod admin;
 mod bench;
 mod bench_availability;
+mod bench_replay;
 mod billing;
 mod config;
 mod dev;
