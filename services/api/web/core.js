@@ -296,8 +296,10 @@ function liveFeed(slug, handlers, statusEl) {
 
 function route(pattern, render) { VA.routes.push([pattern, render]); }
 
-function navLink(href, label) {
-  const current = location.hash === href || (href !== "#/" && location.hash.startsWith(`${href}/`)) ? "page" : null;
+/** A nav link, marked current on its page (and, unless `exact`, on the pages under it). */
+function navLink(href, label, exact) {
+  const [here] = location.hash.split("?");
+  const current = here === href || (!exact && href !== "#/" && here.startsWith(`${href}/`)) ? "page" : null;
   return h("a", { href, "aria-current": current }, label);
 }
 
@@ -310,7 +312,7 @@ function drawNav(slug) {
   const links = [];
   if (slug && roleIn(slug)) {
     const b = `#/b/${slug}`;
-    links.push(navLink(b, "Dashboard"), navLink(`${b}/calendar`, "Calendar"), navLink(`${b}/calls`, "Calls"),
+    links.push(navLink(b, "Dashboard", true), navLink(`${b}/calendar`, "Calendar"), navLink(`${b}/calls`, "Calls"),
       navLink(`${b}/settings`, "Settings"));
     if (can(slug, "billing")) links.push(navLink(`${b}/billing`, "Usage & invoices"));
   }

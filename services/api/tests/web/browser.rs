@@ -1,4 +1,4 @@
-//! A real headless Chromium for one test, driven over WebDriver: Debian's `chromium` through its
+//! A real headless Chromium for one test, driven over the `WebDriver` protocol: Debian's `chromium` through its
 //! `chromedriver` (package `chromium-driver`), each test with a fresh profile. One browser at a time per
 //! test binary (nextest also runs the `web` binary's tests one by one: `.config/nextest.toml`), since the
 //! machines have two cores.
@@ -92,12 +92,11 @@ impl Browser {
         let url = format!("http://127.0.0.1:{port}");
         let deadline = Instant::now() + WAIT;
         let client = loop {
-            let attempt = ClientBuilder::new(
-                hyper_util::client::legacy::connect::HttpConnector::new(),
-            )
-            .capabilities(caps.clone())
-            .connect(&url)
-            .await;
+            let attempt =
+                ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new())
+                    .capabilities(caps.clone())
+                    .connect(&url)
+                    .await;
             match attempt {
                 Ok(client) => break client,
                 Err(e) if Instant::now() < deadline => {
@@ -127,6 +126,13 @@ impl Browser {
                 vec![],
             )
             .await;
+        let here = self.client.current_url().await.unwrap();
+        if here.as_str().starts_with(&self.base) && here.fragment() == Some(route) {
+            // Same URL: no navigation and no `hashchange`, so ask the app to draw the page again.
+            self.eval("window.dispatchEvent(new HashChangeEvent('hashchange'))")
+                .await;
+            return;
+        }
         self.client
             .goto(&format!("{}/#{route}", self.base))
             .await
@@ -145,7 +151,10 @@ impl Browser {
             Ok(el) => el,
             Err(e) => {
                 self.screenshot("timeout").await;
-                panic!("`{css}` did not appear within {WAIT:?}: {e}; page: {}", self.text("body").await);
+                panic!(
+                    "`{css}` did not appear within {WAIT:?}: {e}; page: {}",
+                    self.text("body").await
+                );
             }
         }
     }
@@ -220,7 +229,11 @@ impl Browser {
             self.client.current_url().await.unwrap().fragment(),
             Some("/login" | "/") | None
         ) {
-            assert!(Instant::now() < deadline, "login did not finish: {}", self.text("main").await);
+            assert!(
+                Instant::now() < deadline,
+                "login did not finish: {}",
+                self.text("main").await
+            );
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
     }
@@ -243,7 +256,7 @@ impl Browser {
         self.client.execute(script, vec![]).await.unwrap()
     }
 
-    /// Ends the WebDriver session (Chromium quits).
+    /// Ends the browser session (Chromium quits).
     pub async fn close(self) {
         let _ = self.client.clone().close().await;
     }

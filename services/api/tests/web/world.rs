@@ -61,11 +61,27 @@ impl World {
         world.slug = slug.clone();
         let day = json!([["08:00", "20:00"]]);
         let steps = [
-            ("PUT", format!("/api/v1/businesses/{slug}/hours"), json!({"weekly": {"mon": day, "tue": day, "wed": day,
-                "thu": day, "fri": day, "sat": day, "sun": day}, "overrides": {}})),
-            ("POST", format!("/api/v1/businesses/{slug}/services"), json!({"name": "Haircut", "duration_minutes": 30, "price": "35.00"})),
-            ("POST", format!("/api/v1/businesses/{slug}/phone-number"), json!({"number": NUMBER})),
-            ("PUT", format!("/api/v1/businesses/{slug}/agent"), json!({"name": "Sara", "greeting": "Salon Ana, Sara speaking!"})),
+            (
+                "PUT",
+                format!("/api/v1/businesses/{slug}/hours"),
+                json!({"weekly": {"mon": day, "tue": day, "wed": day,
+                "thu": day, "fri": day, "sat": day, "sun": day}, "overrides": {}}),
+            ),
+            (
+                "POST",
+                format!("/api/v1/businesses/{slug}/services"),
+                json!({"name": "Haircut", "duration_minutes": 30, "price": "35.00"}),
+            ),
+            (
+                "POST",
+                format!("/api/v1/businesses/{slug}/phone-number"),
+                json!({"number": NUMBER}),
+            ),
+            (
+                "PUT",
+                format!("/api/v1/businesses/{slug}/agent"),
+                json!({"name": "Sara", "greeting": "Salon Ana, Sara speaking!"}),
+            ),
         ];
         for (method, path, body) in steps {
             let (s, b) = world.owner(method, &path, body).await;
@@ -83,13 +99,21 @@ impl World {
         }
         let (s, reg) = self.call("", "POST", "/api/v1/auth/register", body).await;
         assert_eq!(s, StatusCode::CREATED, "{reg}");
-        let slug = reg["business"]["slug"].as_str().unwrap_or_default().to_owned();
+        let slug = reg["business"]["slug"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned();
         (reg["access_token"].as_str().unwrap().to_owned(), slug)
     }
 
     pub async fn token(&self, email: &str, password: &str) -> String {
         let (s, tok) = self
-            .call("", "POST", "/api/v1/auth/token", json!({"email": email, "password": password}))
+            .call(
+                "",
+                "POST",
+                "/api/v1/auth/token",
+                json!({"email": email, "password": password}),
+            )
             .await;
         assert_eq!(s, StatusCode::OK, "{tok}");
         tok["access_token"].as_str().unwrap().to_owned()
@@ -99,8 +123,16 @@ impl World {
         self.call(&self.owner_token, method, path, body).await
     }
 
-    pub async fn call(&self, token: &str, method: &str, path: &str, body: Value) -> (StatusCode, Value) {
-        let mut req = self.http.request(method.parse().unwrap(), self.app.url(path));
+    pub async fn call(
+        &self,
+        token: &str,
+        method: &str,
+        path: &str,
+        body: Value,
+    ) -> (StatusCode, Value) {
+        let mut req = self
+            .http
+            .request(method.parse().unwrap(), self.app.url(path));
         if !token.is_empty() {
             req = req.bearer_auth(token);
         }
@@ -110,7 +142,10 @@ impl World {
         let resp = req.send().await.unwrap();
         let status = resp.status();
         let text = resp.text().await.unwrap();
-        (status, serde_json::from_str(&text).unwrap_or(Value::String(text)))
+        (
+            status,
+            serde_json::from_str(&text).unwrap_or(Value::String(text)),
+        )
     }
 
     /// Posts one Vapi webhook message.
@@ -138,11 +173,16 @@ impl World {
     /// A whole call: the agent checks the first free slot on [`booking_date`] and books it for `client`;
     /// then the call ends with a transcript. Returns the appointment id.
     pub async fn booking_call(&self, call_id: &str, client: &str) -> String {
-        self.webhook(json!({"type": "assistant-request", "call": call(call_id)})).await;
+        self.webhook(json!({"type": "assistant-request", "call": call(call_id)}))
+            .await;
         let start = self.first_slot(call_id).await;
         let booked = self
-            .tool(call_id, "tc3", "book_appointment",
-                json!({"service": "haircut", "start": start, "client_name": client}))
+            .tool(
+                call_id,
+                "tc3",
+                "book_appointment",
+                json!({"service": "haircut", "start": start, "client_name": client}),
+            )
             .await;
         assert_eq!(booked["status"], "booked", "{booked}");
         booked["appointment_id"].as_str().unwrap().to_owned()
@@ -150,10 +190,15 @@ impl World {
 
     /// The first free Haircut slot on [`booking_date`] (asked as the agent asks: two tool calls).
     pub async fn first_slot(&self, call_id: &str) -> String {
-        self.tool(call_id, "tc1", "get_business_services", json!({})).await;
+        self.tool(call_id, "tc1", "get_business_services", json!({}))
+            .await;
         let slots = self
-            .tool(call_id, "tc2", "check_service_availability",
-                json!({"service": "haircut", "date": booking_date()}))
+            .tool(
+                call_id,
+                "tc2",
+                "check_service_availability",
+                json!({"service": "haircut", "date": booking_date()}),
+            )
             .await;
         slots["slots"][0]["start"].as_str().unwrap().to_owned()
     }
