@@ -10,6 +10,7 @@ pub mod ops;
 pub mod tenancy;
 pub mod testkit;
 pub mod vapi_client;
+pub mod web;
 pub mod webhook;
 
 use std::sync::Arc;
@@ -100,6 +101,7 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .merge(ops::routes())
         .merge(tenancy::openapi::routes())
+        .merge(web::routes())
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(TimeoutLayer::with_status_code(
             axum::http::StatusCode::SERVICE_UNAVAILABLE,
