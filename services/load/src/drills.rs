@@ -59,7 +59,7 @@ pub async fn run_with_fault(
     let ledger = Arc::new(Ledger::default());
     let traffic = traffic::run(&store, &rest, &made, opts, &stats, &ledger);
     let played = play(fault, &platform, &rest, &made, opts.duration);
-    let (elapsed, (mut notes, extra)) = tokio::join!(traffic, played);
+    let (elapsed, (mut notes, extra, keep)) = tokio::join!(traffic, played);
     {
         let mut p = platform.lock().await;
         for name in Platform::worker_names() {
@@ -79,6 +79,7 @@ pub async fn run_with_fault(
         ));
     }
     platform.lock().await.stop();
+    drop(keep);
     Ok(RunReport {
         stats,
         elapsed,
@@ -87,19 +88,28 @@ pub async fn run_with_fault(
     })
 }
 
-/// Plays the fault during `window`; notes for the report and the fault's own checks.
+/// A private server the fault used: kept running until the invariants have run, then dropped (stopped).
+type Keep = Option<Box<dyn std::any::Any + Send>>;
+
+/// Plays the fault during `window`; notes for the report, the fault's own checks, what to keep alive.
 async fn play(
     fault: Fault,
     platform: &SharedPlatform,
     rest: &Rest,
     made: &[Business],
     window: Duration,
-) -> (Vec<String>, Vec<Check>) {
+) -> (Vec<String>, Vec<Check>, Keep) {
     let deadline = Instant::now() + window;
     match fault {
-        Fault::None => (Vec::new(), Vec::new()),
-        Fault::KillWorkers => kill_workers(platform, deadline).await,
-        Fault::InvalidFlood { senders } => flood(platform, rest, made, senders, deadline).await,
+        Fault::None => (Vec::new(), Vec::new(), None),
+        Fault::KillWorkers => {
+            let (notes, checks) = kill_workers(platform, deadline).await;
+            (notes, checks, None)
+        }
+        Fault::InvalidFlood { senders } => {
+            let (notes, checks) = flood(platform, rest, made, senders, deadline).await;
+            (notes, checks, None)
+        }
         Fault::NatsOutage { mut nats, down } => {
             tokio::time::sleep(window / 3).await;
             nats.kill().await;
@@ -117,9 +127,7 @@ async fn play(
                 detail: restarted.map_or_else(|e| format!("{e:#}"), |()| "answering again".into()),
             };
             tokio::time::sleep(deadline.saturating_duration_since(Instant::now())).await;
-            // Keep the server alive until the invariants have run.
-            std::mem::forget(nats);
-            (vec![note], vec![check])
+            (vec![note], vec![check], Some(Box::new(nats)))
         }
         Fault::PostgresRestart { pg, down } => {
             tokio::time::sleep(window / 3).await;
@@ -137,13 +145,12 @@ async fn play(
                 t.elapsed().as_secs_f64()
             );
             tokio::time::sleep(deadline.saturating_duration_since(Instant::now())).await;
-            std::mem::forget(pg);
             let check = Check {
                 name: "private Postgres started again",
                 passed: ok,
                 detail: format!("{back_up:?}"),
             };
-            (vec![note], vec![check])
+            (vec![note], vec![check], Some(Box::new(pg)))
         }
     }
 }

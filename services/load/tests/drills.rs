@@ -122,3 +122,21 @@ async fn simultaneous_duplicate_deliveries_answer_alike_and_log_the_booking(pool
         .unwrap();
     assert_clean(&report, false);
 }
+
+/// A private Postgres cluster (the shared one must stay up) crashed for 5 s a third into the run: requests
+/// fail during the outage (503 / tool errors), and the platform recovers on its own, with nothing lost.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_postgres_crash_during_load_fails_requests_then_recovers_on_its_own() {
+    let dir = std::env::temp_dir().join(format!("va-drill-pg-{}", uuid::Uuid::new_v4().simple()));
+    let report = drills::postgres_restart(
+        &dir,
+        &api::testkit::nats_url(),
+        2,
+        &options(15),
+        Duration::from_secs(5),
+    )
+    .await
+    .unwrap();
+    let _ = std::fs::remove_dir_all(&dir);
+    assert_clean(&report, true);
+}
