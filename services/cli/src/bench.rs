@@ -47,6 +47,8 @@ pub enum Which {
         #[arg(long, default_value_t = 3)]
         runs: usize,
     },
+    /// Realistic call traffic against the whole platform in this process, then the invariant check.
+    Load(crate::load_cmd::Shape),
 }
 
 pub async fn run(config: &Config, which: Which) -> anyhow::Result<()> {
@@ -58,6 +60,7 @@ pub async fn run(config: &Config, which: Which) -> anyhow::Result<()> {
             businesses,
             runs,
         } => crate::bench_replay::run(config, events, businesses, runs).await,
+        Which::Load(shape) => crate::load_cmd::bench(config, &shape).await,
     }
 }
 

@@ -7,6 +7,7 @@ mod bench_replay;
 mod billing;
 mod config;
 mod dev;
+mod load_cmd;
 mod platform;
 mod seed;
 mod telemetry;
@@ -77,6 +78,16 @@ enum Command {
         #[command(subcommand)]
         action: billing::BillingAction,
     },
+    /// Fault drills under load (`kill`, `flood`, `nats`, `postgres`), each ending with the invariant check.
+    Drill {
+        /// kill | flood | nats | postgres
+        name: String,
+        #[command(flatten)]
+        shape: load_cmd::Shape,
+        /// How long NATS or Postgres stays down.
+        #[arg(long, default_value_t = 30)]
+        down_seconds: u64,
+    },
     /// Benchmarks; figures go to BENCHMARKS.md.
     Bench {
         #[command(subcommand)]
@@ -142,6 +153,19 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         } => billing::invoice(&config, &business, &period, format).await,
         Command::Billing { action } => billing::run(&config, action).await,
         Command::Bench { which } => bench::run(&config, which).await,
+        Command::Drill {
+            name,
+            shape,
+            down_seconds,
+        } => {
+            load_cmd::drill(
+                &config,
+                &name,
+                &shape,
+                std::time::Duration::from_secs(down_seconds),
+            )
+            .await
+        }
         Command::Verify { what } => verify::run(&config, what).await,
     }
 }
