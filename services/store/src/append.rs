@@ -204,7 +204,10 @@ impl EventStore {
                     Some(r) if r.get::<String, _>("stream_id") == batch.stream_id => {
                         version = Some(r.get::<i64, _>("stream_version"));
                     }
-                    _ => return Err(StoreError::DuplicateEventId(event.event_id)),
+                    Some(_) => return Err(StoreError::DuplicateEventId(event.event_id)),
+                    // Only some of the events are stored (a deterministic id another writer also
+                    // chose): this is not a retry of a committed append, so the original error stands.
+                    None => return Err(err),
                 }
             }
             results.push(AppendResult {

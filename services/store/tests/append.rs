@@ -141,6 +141,30 @@ async fn re_appending_the_same_event_ids_is_a_no_op_success(pool: PgPool) {
 }
 
 #[sqlx::test(migrator = "store::MIGRATOR")]
+async fn a_lost_race_sharing_one_deterministic_event_id_keeps_its_conflict(pool: PgPool) {
+    // Two writers of the same command: each has its own fresh events, and one event whose id both derive
+    // from the command (a booking's usage). The loser is not a retry of the winner: it gets its conflict,
+    // not "duplicate event id", so the caller can replay the winner's answer.
+    let store = open(pool).await;
+    let shared = ev(9);
+    let batches = |fresh: NewEvent| {
+        vec![
+            StreamAppend::new("other-cmd", ExpectedVersion::NoStream, vec![fresh]),
+            StreamAppend::new(
+                "other-cmd-usage",
+                ExpectedVersion::NoStream,
+                vec![shared.clone()],
+            ),
+        ]
+    };
+    store.append_many(batches(ev(1)), None).await.unwrap();
+    let err = store.append_many(batches(ev(2)), None).await.unwrap_err();
+    assert!(matches!(err, StoreError::Conflict { .. }), "{err:?}");
+    // And the winner's own retry is still a no-op success.
+    assert_eq!(store.read_stream_all("other-cmd").await.unwrap().len(), 1);
+}
+
+#[sqlx::test(migrator = "store::MIGRATOR")]
 async fn concurrent_any_appends_all_land_in_order(pool: PgPool) {
     let store = open(pool).await;
     let mut tasks = tokio::task::JoinSet::new();

@@ -6,6 +6,7 @@ use domain::booking::{Booking, BookingCommand, SlotRequest, choose_staff, decide
 use domain::scheduling::{
     BusyInterval, Performers, SlotError, check_bookable, nearest_alternatives,
 };
+use events::billing::booking_usage_stream;
 use events::booking::{Alternative, Placement, booking_stream};
 use store::{ExpectedVersion, StreamAppend};
 use uuid::Uuid;
@@ -67,13 +68,25 @@ impl BookingService {
             {
                 Ok(_) => return Ok(Step::Done(made.reply)),
                 Err(err) => match guard::classify(err) {
+                    // Lost to someone: if it was the same idempotency key (a duplicate delivery racing
+                    // this one), answer what it answered instead of trying again against its booking.
+                    Refusal::Overlap | Refusal::Raced { .. }
+                        if keyed.is_keyed()
+                            && keyed.replay(self.store().pool()).await?.is_some() =>
+                    {
+                        return Ok(Step::KeyTaken);
+                    }
                     Refusal::Overlap => {}
                     Refusal::KeyTaken => return Ok(Step::KeyTaken),
                     Refusal::Raced { stream } => {
-                        if keyed.is_keyed() && stream == booking_stream(booking_id).as_str() {
+                        // The booking's own streams (its events, its usage) exist only if the same
+                        // booking id — the same idempotency key — committed first.
+                        let own = stream == booking_stream(booking_id).as_str()
+                            || stream == booking_usage_stream(booking_id);
+                        if keyed.is_keyed() && own {
                             return Ok(Step::KeyTaken);
                         }
-                        if target.own.is_some() && stream == booking_stream(booking_id).as_str() {
+                        if target.own.is_some() && own {
                             return Err(ApiError::new(
                                 axum::http::StatusCode::CONFLICT,
                                 "conflict",
