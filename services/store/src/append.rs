@@ -316,6 +316,23 @@ impl EventStore {
 }
 
 /// Appends one stream's events inside `tx`. `None` means an `Any` append lost a race and should retry.
+/// Whether the event at `version` of `stream_id` was written by a transaction with a later id than this one
+/// (a fresh statement, so it sees what committed while this transaction waited for the head's lock).
+async fn head_written_after_us(
+    tx: &mut PgConnection,
+    stream_id: &str,
+    version: i64,
+) -> Result<bool, StoreError> {
+    Ok(sqlx::query_scalar(
+        "select coalesce((select tx_id > pg_current_xact_id() from events \
+           where stream_id = $1 and stream_version = $2), false)",
+    )
+    .bind(stream_id)
+    .bind(version)
+    .fetch_one(&mut *tx)
+    .await?)
+}
+
 async fn append_stream(
     tx: &mut PgConnection,
     epoch: i32,
@@ -356,6 +373,15 @@ async fn append_stream(
         ));
     }
     let current: Option<i64> = head.get("version");
+    if !first_in_tx
+        && let Some(version) = current
+        && head_written_after_us(tx, &batch.stream_id, version).await?
+    {
+        // This transaction got its id (at its first write) before the transaction that wrote the head
+        // committed: the feed, ordered by transaction id, would show our next version before that head.
+        // Start over with a new (later) transaction id.
+        return Ok(None);
+    }
     let conflict = || StoreError::Conflict {
         stream: batch.stream_id.clone(),
         expected: batch.expected.to_string(),

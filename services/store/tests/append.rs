@@ -410,3 +410,57 @@ async fn every_event_carries_its_metadata_and_tenant(pool: PgPool) {
     assert_eq!(read[0].metadata, meta);
     assert_eq!(read[0].tenant_id, Some(tenant));
 }
+
+#[sqlx::test(migrator = "store::MIGRATOR")]
+async fn a_shared_stream_written_second_in_concurrent_transactions_reaches_the_feed_in_version_order(
+    pool: PgPool,
+) {
+    // Each transaction writes its own stream first (that write gives it its transaction id), then `Any`
+    // on a shared stream: a transaction that got its id earlier must not take a later version of the
+    // shared stream, or the feed (ordered by transaction id) would show version n+1 before n — and every
+    // projector stops on the gap.
+    let store = open(pool).await;
+    let mut tasks = tokio::task::JoinSet::new();
+    for w in 0..16_u64 {
+        let store = store.clone();
+        tasks.spawn(async move {
+            for i in 0..15_u64 {
+                store
+                    .append_many(
+                        vec![
+                            StreamAppend::new(
+                                &format!("other-a{w}-{i}"),
+                                ExpectedVersion::NoStream,
+                                vec![ev(i)],
+                            ),
+                            StreamAppend::new("other-zshared", ExpectedVersion::Any, vec![ev(i)]),
+                        ],
+                        None,
+                    )
+                    .await
+                    .unwrap();
+            }
+        });
+    }
+    while let Some(done) = tasks.join_next().await {
+        done.unwrap();
+    }
+    let committed = store.committed_head().await.unwrap();
+    while store.feed_head().await.unwrap() < committed {
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    let mut pos = store::FeedPosition::START;
+    let mut shared = Vec::new();
+    loop {
+        let batch = store.read_feed(pos, 500).await.unwrap();
+        let Some(last) = batch.last() else { break };
+        pos = last.position();
+        shared.extend(
+            batch
+                .iter()
+                .filter(|e| e.stream_id == "other-zshared")
+                .map(|e| e.stream_version),
+        );
+    }
+    assert_eq!(shared, (1..=240).collect::<Vec<i64>>());
+}
