@@ -36,23 +36,31 @@ pub enum Which {
         #[arg(long, default_value_t = 2000)]
         runs: usize,
     },
+    /// Over real HTTP: availability at a fixed rate, bookings with and without contention, beside
+    /// `/healthz` and raw `INSERT` floors (issue 4).
+    Http(crate::bench_http::Args),
+    /// Vapi webhook messages at a fixed offered rate: assistant-request, availability and booking tool
+    /// calls, beside the `/healthz` floor (issue 5).
+    Webhook(crate::bench_webhook::Args),
 }
 
 pub async fn run(config: &Config, which: Which) -> anyhow::Result<()> {
     match which {
         Which::Append { seconds } => append(config, Duration::from_secs(seconds)).await,
         Which::Availability { runs } => crate::bench_availability::engine(runs),
+        Which::Http(args) => crate::bench_http::run(config, args).await,
+        Which::Webhook(args) => crate::bench_webhook::run(config, args).await,
     }
 }
 
 /// A throwaway database for one benchmark run, dropped at the end.
-struct BenchDb {
+pub(crate) struct BenchDb {
     admin_url: String,
     name: String,
 }
 
 impl BenchDb {
-    async fn create(config: &Config) -> anyhow::Result<(Self, Config)> {
+    pub(crate) async fn create(config: &Config) -> anyhow::Result<(Self, Config)> {
         let name = format!("va_bench_{}", &Uuid::new_v4().simple().to_string()[..10]);
         let options = PgConnectOptions::from_str(&config.database_url)?;
         let admin = options.clone().database("postgres");
@@ -71,7 +79,7 @@ impl BenchDb {
         ))
     }
 
-    async fn drop_db(self) -> anyhow::Result<()> {
+    pub(crate) async fn drop_db(self) -> anyhow::Result<()> {
         let mut conn = sqlx::postgres::PgConnection::connect(&self.admin_url).await?;
         sqlx::query(&format!(
             "drop database if exists {} with (force)",

@@ -3,6 +3,10 @@
 mod admin;
 mod bench;
 mod bench_availability;
+mod bench_http;
+mod bench_load;
+mod bench_platform;
+mod bench_webhook;
 mod billing;
 mod config;
 mod dev;
