@@ -75,7 +75,7 @@ fn call(id: &str, i: usize) -> Value {
            "createdAt": "2027-03-10T15:00:00.000Z", "updatedAt": "2027-03-10T15:00:00.000Z"})
 }
 
-fn tool_call(call_id: &str, i: usize, name: &str, arguments: Value) -> Value {
+fn tool_call(call_id: &str, i: usize, name: &str, arguments: &Value) -> Value {
     json!({"message": {"type": "tool-calls", "call": call(call_id, i),
         "toolCallList": [{"id": format!("tc-{call_id}"), "type": "function",
                           "function": {"name": name, "arguments": arguments}}]}})
@@ -142,6 +142,10 @@ impl Sender {
     }
 }
 
+#[expect(
+    clippy::too_many_lines,
+    reason = "the benchmark's script, case by case, in the order it runs"
+)]
 async fn measure(p: &Platform, args: &Args, secret: &str) -> anyhow::Result<Value> {
     let span = Duration::from_secs(args.seconds);
     let (rate, clients) = (args.rate, args.clients.max(1));
@@ -175,7 +179,7 @@ async fn measure(p: &Platform, args: &Args, secret: &str) -> anyhow::Result<Valu
         .await,
     ));
 
-    let play =
+    let run_case =
         |name: &'static str, expect: Expect, target: Duration, body: &dyn Fn(usize) -> Value| {
             let bodies: Vec<Vec<u8>> = (0..bench_load::planned(rate, span))
                 .map(|i| body(i).to_string().into_bytes())
@@ -196,13 +200,13 @@ async fn measure(p: &Platform, args: &Args, secret: &str) -> anyhow::Result<Valu
         };
 
     cases.push(
-        play("assistant-request", Expect::Assistant, ASSISTANT_P99, &|i| {
+        run_case("assistant-request", Expect::Assistant, ASSISTANT_P99, &|i| {
             json!({"message": {"type": "assistant-request", "call": call(&format!("bench-{run}-a{i}"), i)}})
         })
         .await,
     );
     cases.push(
-        play(
+        run_case(
             "tool-calls: check_service_availability",
             Expect::Slots,
             AVAILABILITY_P99,
@@ -211,7 +215,7 @@ async fn measure(p: &Platform, args: &Args, secret: &str) -> anyhow::Result<Valu
                     &format!("bench-{run}-c{i}"),
                     i,
                     "check_service_availability",
-                    json!({"service": "Haircut", "date": plan.day(i % 30)}),
+                    &json!({"service": "Haircut", "date": plan.day(i % 30)}),
                 )
             },
         )
@@ -219,7 +223,7 @@ async fn measure(p: &Platform, args: &Args, secret: &str) -> anyhow::Result<Valu
     );
     let capacity = plan.capacity();
     cases.push(
-        play(
+        run_case(
             "tool-calls: book_appointment",
             Expect::Booked,
             BOOKING_P99,
@@ -229,7 +233,7 @@ async fn measure(p: &Platform, args: &Args, secret: &str) -> anyhow::Result<Valu
                     &format!("bench-{run}-b{i}"),
                     i,
                     "book_appointment",
-                    json!({"service": "Haircut", "start": start, "staff_id": staff,
+                    &json!({"service": "Haircut", "start": start, "staff_id": staff,
                        "client_name": "Bench Caller"}),
                 )
             },
