@@ -49,6 +49,12 @@ pub enum Which {
     },
     /// Realistic call traffic against the whole platform in this process, then the invariant check.
     Load(crate::load_cmd::Shape),
+    /// Over real HTTP: availability at a fixed rate, bookings with and without contention, beside
+    /// `/healthz` and raw `INSERT` floors (issue 4).
+    Http(crate::bench_http::Args),
+    /// Vapi webhook messages at a fixed offered rate: assistant-request, availability and booking tool
+    /// calls, beside the `/healthz` floor (issue 5).
+    Webhook(crate::bench_webhook::Args),
 }
 
 pub async fn run(config: &Config, which: Which) -> anyhow::Result<()> {
@@ -61,6 +67,8 @@ pub async fn run(config: &Config, which: Which) -> anyhow::Result<()> {
             runs,
         } => crate::bench_replay::run(config, events, businesses, runs).await,
         Which::Load(shape) => crate::load_cmd::bench(config, &shape).await,
+        Which::Http(args) => crate::bench_http::run(config, args).await,
+        Which::Webhook(args) => crate::bench_webhook::run(config, args).await,
     }
 }
 

@@ -3,7 +3,11 @@
 mod admin;
 mod bench;
 mod bench_availability;
+mod bench_http;
+mod bench_load;
+mod bench_platform;
 mod bench_replay;
+mod bench_webhook;
 mod billing;
 mod config;
 mod dev;
