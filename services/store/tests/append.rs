@@ -429,7 +429,7 @@ async fn a_shared_stream_written_second_in_concurrent_transactions_reaches_the_f
                     .append_many(
                         vec![
                             StreamAppend::new(
-                                &format!("other-a{w}-{i}"),
+                                format!("other-a{w}-{i}"),
                                 ExpectedVersion::NoStream,
                                 vec![ev(i)],
                             ),
