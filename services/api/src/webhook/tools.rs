@@ -4,7 +4,7 @@
 //! error sentence the agent can read to the caller. Every call is recorded as `ToolInvoked`.
 //! `book_appointment` is idempotent on the tool-call id, like an HTTP `Idempotency-Key`.
 
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use axum::Json;
 use axum::response::{IntoResponse, Response};
@@ -139,9 +139,29 @@ async fn record(
     if let Err(err) =
         super::lifecycle::record(ctx.state, &ctx.business, ctx.message, &observation).await
     {
-        tracing::error!(error = %err, call_id, "could not record a tool invocation");
+        // The answer (maybe a booking) stands; its record must not be lost to a database blip. The event id
+        // is derived from the tool-call id, so retrying can only ever store it once.
+        tracing::warn!(error = %err, call_id, "could not record a tool invocation; retrying in the background");
+        let (state, business, message) =
+            (ctx.state.clone(), ctx.business.clone(), ctx.message.clone());
+        let call_id = call_id.to_owned();
+        tokio::spawn(async move {
+            for attempt in 1..=RECORD_RETRIES {
+                tokio::time::sleep(Duration::from_millis(500)).await;
+                match super::lifecycle::record(&state, &business, &message, &observation).await {
+                    Ok(()) => return,
+                    Err(err) if attempt == RECORD_RETRIES => {
+                        tracing::error!(error = %err, call_id, "gave up recording a tool invocation");
+                    }
+                    Err(_) => {}
+                }
+            }
+        });
     }
 }
+
+/// Background attempts (every 0.5 s) to record a tool invocation after the first failed: two minutes.
+const RECORD_RETRIES: u32 = 240;
 
 type Outcome = Result<(Value, Option<Uuid>), String>;
 
