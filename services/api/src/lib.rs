@@ -7,6 +7,7 @@ pub mod dashboard;
 pub mod error;
 pub mod json;
 pub mod ops;
+pub mod server;
 pub mod tenancy;
 pub mod testkit;
 pub mod vapi_client;
@@ -29,6 +30,9 @@ pub use error::ApiError;
 
 /// Request bodies larger than this are refused with 413 before they are read.
 pub const MAX_BODY_BYTES: usize = 1024 * 1024;
+
+/// A request not answered within this long (body reading included) is answered 503.
+pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(15);
 
 /// Everything a handler needs. Cheap to clone.
 #[derive(Clone)]
@@ -105,13 +109,13 @@ pub fn router(state: AppState) -> Router {
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(TimeoutLayer::with_status_code(
             axum::http::StatusCode::SERVICE_UNAVAILABLE,
-            Duration::from_secs(15),
+            REQUEST_TIMEOUT,
         ))
         .layer(TraceLayer::new_for_http())
         .with_state(state)
 }
 
-/// Serves `router` on `listener` until `shutdown`, then finishes in-flight requests.
+/// Serves `router` on `listener` until `shutdown`, then finishes in-flight requests (see [`server`]).
 pub async fn serve(
     listener: tokio::net::TcpListener,
     state: AppState,
@@ -129,7 +133,5 @@ pub async fn serve(
             closing.cancel();
         }
     });
-    axum::serve(listener, router(state))
-        .with_graceful_shutdown(shutdown.cancelled_owned())
-        .await
+    server::run(listener, router(state), shutdown).await
 }

@@ -141,6 +141,11 @@ pub async fn drill(
                     drills::run_with_fault(store, &cfg.nats_url, shape.businesses, &opts, fault)
                         .await
                 }
+                "slow" => {
+                    let fault = Fault::SlowClients { connections: 300 };
+                    drills::run_with_fault(store, &cfg.nats_url, shape.businesses, &opts, fault)
+                        .await
+                }
                 "nats" => drills::nats_outage(store, &scratch, shape.businesses, &opts, down).await,
                 other => anyhow::bail!(
                     "no drill named {other}; drills: {}",

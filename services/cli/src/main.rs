@@ -84,7 +84,7 @@ enum Command {
     },
     /// Fault drills under load (`kill`, `flood`, `nats`, `postgres`), each ending with the invariant check.
     Drill {
-        /// kill | flood | nats | postgres
+        /// kill | flood | nats | postgres | slow
         name: String,
         #[command(flatten)]
         shape: load_cmd::Shape,

@@ -1,6 +1,9 @@
 //! Fault drills: the load run with one fault played beside the traffic, each ending with the invariant
 //! check. `kill` aborts the relay and projectors at random moments; `flood` sends invalid webhooks beside
-//! real traffic; `nats` kills a private nats-server for a while; `postgres` restarts a private Postgres.
+//! real traffic; `nats` kills a private nats-server for a while; `postgres` restarts a private Postgres;
+//! `slow` holds connections open with clients that send nothing or dawdle over their request.
+
+mod slow;
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -20,7 +23,7 @@ use crate::world::{self, Business, Rest};
 use crate::{CATCH_UP, RunReport};
 
 /// The drill names `voiceappoint drill` accepts.
-pub const NAMES: [&str; 4] = ["kill", "flood", "nats", "postgres"];
+pub const NAMES: [&str; 5] = ["kill", "flood", "nats", "postgres", "slow"];
 
 /// The fault played beside the traffic.
 pub enum Fault {
@@ -30,6 +33,10 @@ pub enum Fault {
     /// `senders` tasks posting invalid webhooks as fast as they are answered.
     InvalidFlood {
         senders: usize,
+    },
+    /// `connections` clients holding connections open without finishing a request (see `slow`).
+    SlowClients {
+        connections: usize,
     },
     /// Kill the private nats-server a third into the run for `down`, then start it again.
     NatsOutage {
@@ -108,6 +115,10 @@ async fn play(
         }
         Fault::InvalidFlood { senders } => {
             let (notes, checks) = flood(platform, rest, made, senders, deadline).await;
+            (notes, checks, None)
+        }
+        Fault::SlowClients { connections } => {
+            let (notes, checks) = slow::play(&rest.base, connections, deadline).await;
             (notes, checks, None)
         }
         Fault::NatsOutage { mut nats, down } => {

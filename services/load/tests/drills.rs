@@ -92,6 +92,22 @@ async fn a_flood_of_invalid_webhooks_is_refused_stores_nothing_and_real_calls_ar
     assert_clean(&report, false);
 }
 
+/// Clients that connect and send nothing, send their head a byte at a time, or trickle their body: each is
+/// cut off by the server (header read timeout, request timeout) while real calls go on being answered.
+#[sqlx::test(migrator = "store::MIGRATOR")]
+async fn slow_clients_holding_connections_are_cut_off_and_real_calls_are_answered(pool: PgPool) {
+    let report = drills::run_with_fault(
+        store(pool).await,
+        &api::testkit::nats_url(),
+        2,
+        &options(22),
+        Fault::SlowClients { connections: 48 },
+    )
+    .await
+    .unwrap();
+    assert_clean(&report, false);
+}
+
 #[sqlx::test(migrator = "store::MIGRATOR")]
 async fn a_nats_outage_during_load_loses_nothing_and_the_read_models_catch_up(pool: PgPool) {
     let dir = std::env::temp_dir().join(format!("va-drill-nats-{}", uuid::Uuid::new_v4().simple()));

@@ -62,21 +62,32 @@ async fn billing_access(
         .store()
         .load::<Business>(&business_stream(business_id))
         .await?;
-    let billed = |business| Billed {
-        business_id,
-        business,
-        version,
+    // The business's request budget is charged only once access is granted, so outsiders cannot spend it.
+    let billed = |business| {
+        if state.tenancy().limiter.try_acquire(business_id) {
+            Ok(Billed {
+                business_id,
+                business,
+                version,
+            })
+        } else {
+            Err(ApiError::new(
+                StatusCode::TOO_MANY_REQUESTS,
+                "rate_limited",
+                "too many requests for this business; slow down",
+            ))
+        }
     };
     let role = business.role_of(user.user_id);
     if role.is_some_and(|r| allows(r, permission)) {
-        return Ok(billed(business));
+        return billed(business);
     }
     let (profile, _) = state
         .store()
         .load::<User>(&user_stream(user.user_id))
         .await?;
     if platform.iter().any(|p| profile.platform_roles.contains(p)) {
-        return Ok(billed(business));
+        return billed(business);
     }
     if role.is_some() || !profile.platform_roles.is_empty() {
         return Err(forbidden(what));

@@ -257,3 +257,49 @@ async fn only_the_business_and_finance_read_its_usage(pool: PgPool) {
         "finance reads, it does not choose plans"
     );
 }
+
+/// Billing reads count against the business's request budget like every tenant endpoint; an outsider's
+/// refused requests do not spend it.
+#[sqlx::test(migrator = "store::MIGRATOR")]
+async fn billing_reads_over_the_business_budget_are_answered_429_and_outsiders_spend_none_of_it(
+    pool: PgPool,
+) {
+    let world = World::new(pool).await;
+    let (s, other) = world
+        .api(
+            "POST",
+            "/api/v1/auth/register",
+            json!({"email": "rival@other.test", "password": "correct horse battery",
+            "business": {"name": "Rival", "business_type": "salon", "timezone": "Europe/Madrid"}}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{other}");
+    let rival = other["access_token"].as_str().unwrap();
+    let _limited = world
+        .app
+        .state
+        .clone()
+        .with_tenant_rate_limit(api::tenancy::RateLimit {
+            per_second: 0.001,
+            burst: 3.0,
+        });
+    let path = format!("/api/v1/businesses/{}/usage", world.slug);
+    for _ in 0..10 {
+        let (status, _) = world.call_as(rival, "GET", &path, Value::Null).await;
+        assert_eq!(status, StatusCode::NOT_FOUND);
+    }
+    let mut statuses = Vec::new();
+    for _ in 0..5 {
+        statuses.push(
+            world
+                .call_as(&world.owner_token, "GET", &path, Value::Null)
+                .await,
+        );
+    }
+    assert!(
+        statuses[..3].iter().all(|(s, _)| *s == StatusCode::OK),
+        "{statuses:?}"
+    );
+    assert_eq!(statuses[4].0, StatusCode::TOO_MANY_REQUESTS);
+    assert_eq!(statuses[4].1["code"], "rate_limited");
+}
