@@ -33,16 +33,22 @@ pub use rate_limit::{RateLimit, TenantRateLimiter};
 #[derive(Debug, Clone)]
 pub struct TenancyState {
     pub keys: auth::TokenKeys,
+    /// The REST API's per-business budget.
     pub limiter: Arc<TenantRateLimiter>,
+    /// The voice agent's tool calls' per-business budget (separate: a busy phone line must not lock its
+    /// owner out of the dashboard, nor the reverse).
+    pub tool_limiter: Arc<TenantRateLimiter>,
     pub directory: Arc<NumberDirectory>,
 }
 
 impl TenancyState {
-    /// Configuration from the environment (`JWT_SECRET`, `VOICEAPPOINT_TENANT_RPS`/`_BURST`).
+    /// Configuration from the environment (`JWT_SECRET`, `VOICEAPPOINT_TENANT_RPS`/`_BURST`,
+    /// `VOICEAPPOINT_TOOL_RPS`/`_BURST`).
     pub fn from_env() -> Self {
         Self {
             keys: auth::TokenKeys::from_env(),
             limiter: Arc::new(TenantRateLimiter::new(RateLimit::from_env())),
+            tool_limiter: Arc::new(TenantRateLimiter::new(RateLimit::tools_from_env())),
             directory: Arc::new(NumberDirectory::default()),
         }
     }
@@ -55,20 +61,29 @@ impl AppState {
         self.tenancy().directory.get(phone_number_id_or_e164)
     }
 
-    /// Like [`AppState::business_for_number`], falling back to the read model on a miss (a number assigned
-    /// by another instance less than a refresh ago).
+    /// Like [`AppState::business_for_number`], falling back to one read-model lookup on a miss (a number
+    /// assigned by another instance less than a refresh ago).
     pub async fn resolve_number(&self, key: &str) -> Result<Option<BusinessRef>, sqlx::Error> {
         if let Some(found) = self.business_for_number(key) {
             return Ok(Some(found));
         }
-        self.tenancy().directory.reload(self.store().pool()).await?;
-        Ok(self.business_for_number(key))
+        self.tenancy()
+            .directory
+            .fetch(self.store().pool(), key)
+            .await
     }
 
     /// Replaces the per-tenant rate limit (tests and embedding); call before the state is shared.
     #[must_use]
     pub fn with_tenant_rate_limit(self, limit: RateLimit) -> Self {
         self.tenancy().limiter_swap(limit);
+        self
+    }
+
+    /// Replaces the per-tenant tool-call rate limit (tests and embedding).
+    #[must_use]
+    pub fn with_tool_rate_limit(self, limit: RateLimit) -> Self {
+        self.tenancy().tool_limiter.set_limit(limit);
         self
     }
 }

@@ -117,14 +117,16 @@ impl Platform {
     }
 
     /// Registers an owner and business, sets hours (08:00–20:00 daily), adds a 30-minute service bookable
-    /// two years ahead and three staff, lifts the per-tenant rate limit (the benchmark measures the
+    /// two years ahead and three staff, lifts the per-tenant rate limits, API and tool calls (the benchmark measures the
     /// platform, not the limiter), and with `claim_number` also has a platform admin add a pool number
     /// that the owner claims (so the webhook routes by `call.phoneNumberId`) and names the agent.
     pub async fn onboard(&self, claim_number: bool) -> anyhow::Result<Business> {
-        self.app.state.tenancy().limiter.set_limit(RateLimit {
+        let unlimited = RateLimit {
             per_second: 1e9,
             burst: 1e9,
-        });
+        };
+        self.app.state.tenancy().limiter.set_limit(unlimited);
+        self.app.state.tenancy().tool_limiter.set_limit(unlimited);
         let reg = self
             .expect(
                 Method::POST,

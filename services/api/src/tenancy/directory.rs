@@ -58,34 +58,31 @@ impl NumberDirectory {
 
     /// Replaces the whole map with the assigned numbers of the read model.
     pub async fn reload(&self, pool: &PgPool) -> Result<usize, sqlx::Error> {
-        let mut tx = pool.begin().await?;
-        super::read::platform_context(&mut tx).await?;
-        let rows: Vec<(String, String, Uuid, String, String, String)> = sqlx::query_as(
-            "select p.number, p.provider_phone_number_id, b.tenant_id, b.slug, b.name, b.timezone \
-             from catalog_phone_numbers p join catalog_businesses b on b.tenant_id = p.tenant_id \
-             where p.status = 'assigned'",
-        )
-        .fetch_all(&mut *tx)
-        .await?;
-        tx.commit().await?;
+        let rows = assigned(pool, None).await?;
         let mut map = HashMap::with_capacity(rows.len() * 2);
-        for (number, provider, business_id, slug, name, timezone) in rows {
-            let entry = BusinessRef {
-                business_id,
-                slug,
-                name,
-                timezone,
-                number: number.clone(),
-                provider_phone_number_id: provider.clone(),
-            };
-            map.insert(provider, entry.clone());
-            map.insert(number, entry);
+        for entry in rows {
+            map.insert(entry.provider_phone_number_id.clone(), entry.clone());
+            map.insert(entry.number.clone(), entry);
         }
         let count = map.len() / 2;
         if let Ok(mut current) = self.by_key.write() {
             *current = map;
         }
         Ok(count)
+    }
+
+    /// Looks one key (number or provider id) up in the read model and remembers it when assigned: a miss
+    /// costs one indexed query, not a reload, so a stream of calls to unknown numbers stays cheap.
+    pub async fn fetch(
+        &self,
+        pool: &PgPool,
+        key: &str,
+    ) -> Result<Option<BusinessRef>, sqlx::Error> {
+        let found = assigned(pool, Some(key.trim())).await?.into_iter().next();
+        if let Some(entry) = &found {
+            self.insert(entry.clone());
+        }
+        Ok(found)
     }
 
     /// Reloads every [`REFRESH`] until `shutdown`.
@@ -100,4 +97,33 @@ impl NumberDirectory {
             }
         }
     }
+}
+
+/// Assigned numbers with their business: all of them, or the one whose number or provider id is `key`.
+async fn assigned(pool: &PgPool, key: Option<&str>) -> Result<Vec<BusinessRef>, sqlx::Error> {
+    let mut tx = pool.begin().await?;
+    super::read::platform_context(&mut tx).await?;
+    let rows: Vec<(String, String, Uuid, String, String, String)> = sqlx::query_as(
+        "select p.number, p.provider_phone_number_id, b.tenant_id, b.slug, b.name, b.timezone \
+         from catalog_phone_numbers p join catalog_businesses b on b.tenant_id = p.tenant_id \
+         where p.status = 'assigned' \
+           and ($1::text is null or p.number = $1 or p.provider_phone_number_id = $1)",
+    )
+    .bind(key)
+    .fetch_all(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    Ok(rows
+        .into_iter()
+        .map(
+            |(number, provider_phone_number_id, business_id, slug, name, timezone)| BusinessRef {
+                business_id,
+                slug,
+                name,
+                timezone,
+                number,
+                provider_phone_number_id,
+            },
+        )
+        .collect())
 }

@@ -24,8 +24,25 @@ impl Default for RateLimit {
 }
 
 impl RateLimit {
-    /// `VOICEAPPOINT_TENANT_RPS` and `VOICEAPPOINT_TENANT_BURST`, defaults 20 and 100.
+    /// The voice agent's tool calls per business: a busy line runs many calls at once, each asking a few
+    /// tools within seconds, so the budget is wider than the dashboard's.
+    pub const TOOLS: Self = Self {
+        per_second: 50.0,
+        burst: 200.0,
+    };
+
+    /// The REST API's budget: `VOICEAPPOINT_TENANT_RPS` and `VOICEAPPOINT_TENANT_BURST`, defaults 20 and 100.
     pub fn from_env() -> Self {
+        Self::from_env_or("VOICEAPPOINT_TENANT", Self::default())
+    }
+
+    /// Tool calls' budget: `VOICEAPPOINT_TOOL_RPS` and `VOICEAPPOINT_TOOL_BURST`, defaults [`RateLimit::TOOLS`].
+    pub fn tools_from_env() -> Self {
+        Self::from_env_or("VOICEAPPOINT_TOOL", Self::TOOLS)
+    }
+
+    /// `{prefix}_RPS` and `{prefix}_BURST`; a missing, unreadable or non-positive value keeps `default`'s.
+    fn from_env_or(prefix: &str, default: Self) -> Self {
         let read = |name: &str, default: f64| {
             std::env::var(name)
                 .ok()
@@ -33,10 +50,9 @@ impl RateLimit {
                 .filter(|v| *v > 0.0)
                 .unwrap_or(default)
         };
-        let default = Self::default();
         Self {
-            per_second: read("VOICEAPPOINT_TENANT_RPS", default.per_second),
-            burst: read("VOICEAPPOINT_TENANT_BURST", default.burst),
+            per_second: read(&format!("{prefix}_RPS"), default.per_second),
+            burst: read(&format!("{prefix}_BURST"), default.burst),
         }
     }
 }

@@ -2,7 +2,8 @@
 //!
 //! Always HTTP 200 with one result per call, in order, each a single-line string (compact JSON) or an
 //! error sentence the agent can read to the caller. Every call is recorded as `ToolInvoked`.
-//! `book_appointment` is idempotent on the tool-call id, like an HTTP `Idempotency-Key`.
+//! `book_appointment` is idempotent on the tool-call id, like an HTTP `Idempotency-Key`. Each business
+//! has a tool-call budget (`VOICEAPPOINT_TOOL_RPS`/`_BURST`); calls over it are answered "busy".
 
 use std::time::{Duration, Instant};
 
@@ -50,6 +51,10 @@ pub async fn answer(state: &AppState, message: &Message) -> Response {
         }
     };
     for call in calls {
+        if !within_budget(&ctx) {
+            results.answer(call, Err::<&Value, _>(BUSY));
+            continue;
+        }
         let started = Instant::now();
         let outcome = match &call.arguments {
             Ok(args) => run(&ctx, &call.id, &call.tool(), args).await,
@@ -73,6 +78,9 @@ pub async fn answer_function_call(state: &AppState, message: &Message) -> Respon
         Ok(ctx) => ctx,
         Err(sentence) => return Json(vapi::response::error_response(&sentence)).into_response(),
     };
+    if !within_budget(&ctx) {
+        return Json(vapi::response::error_response(BUSY)).into_response();
+    }
     let id = format!("fc-{}-{}", message.call_id().unwrap_or_default(), call.name);
     let outcome: Outcome = match &call.parameters {
         Ok(args) => run(&ctx, &id, &Tool::from_name(&call.name), args).await,
@@ -82,6 +90,23 @@ pub async fn answer_function_call(state: &AppState, message: &Message) -> Respon
         Ok((value, _)) => Json(vapi::response::function_call_result(&value)).into_response(),
         Err(err) => Json(vapi::response::error_response(&err)).into_response(),
     }
+}
+
+/// What the agent hears for a tool call over the business's budget.
+const BUSY: &str = "The booking system is very busy right now; please try again in a moment.";
+
+/// Takes one tool call from the business's budget (DESIGN.md §10). A call over it is answered `BUSY` and
+/// not recorded: it did nothing, and recording a runaway loop's every call would be the load we refuse.
+fn within_budget(ctx: &Ctx<'_>) -> bool {
+    let ok = ctx
+        .state
+        .tenancy()
+        .tool_limiter
+        .try_acquire(ctx.business.business_id);
+    if !ok {
+        metrics::counter!("va_tool_calls_rate_limited_total").increment(1);
+    }
+    ok
 }
 
 async fn context<'a>(state: &'a AppState, message: &'a Message) -> Result<Ctx<'a>, String> {

@@ -185,6 +185,17 @@ async fn a_new_owner_goes_from_registration_to_a_live_agent_and_every_step_is_an
     .unwrap();
     assert_eq!(tenant, Some(owner.business_id));
 
+    // A directory that has not loaded yet (another instance assigned the number a moment ago) fetches one
+    // key on a miss and remembers it; a number not assigned to anyone stays unknown.
+    let fresh = NumberDirectory::default();
+    let pool = api.app.store.pool();
+    assert!(fresh.get("vapi-pn-1").is_none());
+    let fetched = fresh.fetch(pool, "vapi-pn-1").await.unwrap().unwrap();
+    assert_eq!(fetched.business_id, owner.business_id);
+    assert_eq!(fresh.get("+14155550123").unwrap().slug, "salon-ana");
+    assert!(fresh.fetch(pool, "+12125550100").await.unwrap().is_none());
+    assert!(fresh.fetch(pool, "+19995550000").await.unwrap().is_none());
+
     // The webhook's number → business lookup: by E.164 and by Vapi's phone-number id, in memory.
     let directory = NumberDirectory::default();
     directory.reload(api.app.store.pool()).await.unwrap();

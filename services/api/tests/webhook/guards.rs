@@ -4,7 +4,7 @@ use reqwest::StatusCode;
 use serde_json::{Value, json};
 use sqlx::PgPool;
 
-use super::{HMAC_SECRET, SECRET, World, call, tool_calls};
+use super::{HMAC_SECRET, SECRET, World, booking_date, call, tool_calls};
 
 #[sqlx::test(migrator = "store::MIGRATOR")]
 async fn wrong_secret_bad_signature_or_stale_timestamp_get_401_and_store_nothing(pool: PgPool) {
@@ -151,4 +151,58 @@ async fn garbage_unknown_types_unknown_numbers_and_bad_arguments_get_the_documen
     .unwrap();
     assert_eq!(booked, 0);
     let _: Value = answer;
+}
+
+/// DESIGN.md §10: tool calls have a per-business budget. Over it, each call is answered with a spoken
+/// "busy" error (still HTTP 200 and a valid tool response), nothing is booked or recorded, and another
+/// business's line is unaffected.
+#[sqlx::test(migrator = "store::MIGRATOR")]
+async fn tool_calls_over_the_business_budget_are_answered_busy_and_store_nothing(pool: PgPool) {
+    let world = World::new(pool).await;
+    let _limited = world
+        .app
+        .state
+        .clone()
+        .with_tool_rate_limit(api::tenancy::RateLimit {
+            per_second: 0.001,
+            burst: 2.0,
+        });
+    let services = ("s", "get_business_services", json!({}));
+    let (s, first) = world
+        .webhook(tool_calls(
+            "c-budget",
+            &[services.clone(), services.clone()],
+        ))
+        .await;
+    assert_eq!(s, StatusCode::OK);
+    assert!(
+        first["results"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|r| r["result"].is_string()),
+        "{first}"
+    );
+    let before = world.event_count().await;
+    let book = (
+        "b",
+        "book_appointment",
+        json!({"service": "Haircut", "start": format!("{}T10:00", booking_date()), "client_name": "Ana"}),
+    );
+    let (s, over) = world
+        .webhook(tool_calls("c-budget", &[book, services]))
+        .await;
+    assert_eq!(s, StatusCode::OK);
+    vapi::response::validate_tool_response(&over).unwrap();
+    for r in over["results"].as_array().unwrap() {
+        assert!(
+            r["error"].as_str().is_some_and(|e| e.contains("busy")),
+            "{over}"
+        );
+    }
+    assert_eq!(
+        world.event_count().await,
+        before,
+        "nothing booked or recorded over budget"
+    );
 }
