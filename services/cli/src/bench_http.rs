@@ -149,7 +149,7 @@ async fn measure(p: &Platform, args: &Args) -> anyhow::Result<serde_json::Value>
         })
         .await,
     ));
-    cases.push(raw_insert(p, clients, span).await?);
+    cases.push(crate::bench_load::raw_insert_floor(p.app.store.pool(), clients, span).await?);
 
     let booker = Arc::new(Booker {
         http: p.http.clone(),
@@ -299,33 +299,4 @@ async fn contention(
         min_rate: None,
     });
     Ok((case, winners))
-}
-
-/// The database floor: one-row autocommit `INSERT`s of a small JSON document, `clients` at once, on
-/// the platform's own pool.
-async fn raw_insert(p: &Platform, clients: usize, span: Duration) -> anyhow::Result<Case> {
-    let pool = p.app.store.pool().clone();
-    sqlx::query(
-        "create table bench_raw (id bigint generated always as identity primary key, k bigint not null, data jsonb not null)",
-    )
-    .execute(&pool)
-    .await?;
-    let sampled = closed_loop(clients, span, move |k| {
-        let pool = pool.clone();
-        async move {
-            sqlx::query("insert into bench_raw (k, data) values ($1, $2)")
-                .bind(i64::try_from(k).unwrap_or(i64::MAX))
-                .bind(json!({"service": "Haircut", "start": "2027-03-15T10:00", "client": "Bench Client"}))
-                .execute(&pool)
-                .await
-                .map(|_| "ok")
-                .map_err(|e| e.to_string())
-        }
-    })
-    .await;
-    Ok(Case::new(
-        &format!("floor: raw INSERT, {clients} clients"),
-        None,
-        sampled,
-    ))
 }

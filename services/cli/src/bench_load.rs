@@ -293,3 +293,36 @@ pub fn unexpected(status: reqwest::StatusCode, body: &str) -> String {
     let body: String = body.chars().take(160).collect();
     format!("{status}: {body}")
 }
+
+/// The database floor: one-row autocommit `INSERT`s of a small JSON document into a scratch table
+/// (`bench_raw`, created here), `clients` at once, on `pool` — the platform's own database and pool.
+pub async fn raw_insert_floor(
+    pool: &sqlx::PgPool,
+    clients: usize,
+    span: Duration,
+) -> anyhow::Result<Case> {
+    let pool = pool.clone();
+    sqlx::query(
+        "create table bench_raw (id bigint generated always as identity primary key, k bigint not null, data jsonb not null)",
+    )
+    .execute(&pool)
+    .await?;
+    let sampled = closed_loop(clients, span, move |k| {
+        let pool = pool.clone();
+        async move {
+            sqlx::query("insert into bench_raw (k, data) values ($1, $2)")
+                .bind(i64::try_from(k).unwrap_or(i64::MAX))
+                .bind(json!({"service": "Haircut", "start": "2027-03-15T10:00", "client": "Bench Client"}))
+                .execute(&pool)
+                .await
+                .map(|_| "ok")
+                .map_err(|e| e.to_string())
+        }
+    })
+    .await;
+    Ok(Case::new(
+        &format!("floor: raw INSERT, {clients} clients"),
+        None,
+        sampled,
+    ))
+}

@@ -83,16 +83,32 @@ fn print(report: &load::RunReport, header: &str) -> bool {
     ok
 }
 
-/// `bench load`.
+/// `bench load`: first the same-run floor (raw single-row INSERTs, 16 clients, 3 s, on the run's own
+/// database and pool), then the load run; the report ends with requests/s as a share of the floor.
 pub async fn bench(config: &Config, shape: &Shape) -> anyhow::Result<()> {
     let (db, cfg) = BenchDb::create(config).await?;
     let result = async {
         let store = platform::open_store_migrated(&cfg).await?;
-        load::run(store, &cfg.nats_url, shape.businesses, &shape.options()).await
+        let floor =
+            crate::bench_load::raw_insert_floor(store.pool(), 16, Duration::from_secs(3)).await?;
+        let report = load::run(store, &cfg.nats_url, shape.businesses, &shape.options()).await?;
+        anyhow::Ok((floor, report))
     }
     .await;
     db.drop_db().await?;
-    let report = result?;
+    let (floor, report) = result?;
+    #[expect(
+        clippy::cast_precision_loss,
+        reason = "a request count, far below 2^52"
+    )]
+    let rate = report.stats.total() as f64 / report.elapsed.as_secs_f64();
+    out(&format!(
+        "same-run floor: raw INSERT, 16 clients: {:.0}/s, p50 {:.2} ms, p99 {:.2} ms; load requests/s = {:.3} of it",
+        floor.rate(),
+        floor.pct(0.5).as_secs_f64() * 1000.0,
+        floor.pct(0.99).as_secs_f64() * 1000.0,
+        rate / floor.rate()
+    ));
     let header = format!(
         "bench load: {} businesses, {} concurrent calls, {} s, race share {}, duplicate share {}, think ≤ {} ms",
         shape.businesses,

@@ -88,6 +88,11 @@ impl Stats {
             .collect()
     }
 
+    /// Requests measured, every message type together.
+    pub fn total(&self) -> usize {
+        lock(&self.latencies).values().map(Vec::len).sum()
+    }
+
     pub fn errors(&self) -> BTreeMap<String, u64> {
         lock(&self.errors).clone()
     }
