@@ -21,12 +21,21 @@ use crate::{ProjectionError, Projector};
 /// Tuning of one runner.
 #[derive(Debug, Clone)]
 pub struct RunnerConfig {
+    /// Most events applied in one transaction.
     pub batch_size: usize,
+    /// How long a batch waits for more events after its first one arrived. Every batch costs each
+    /// projector a transaction (checkpoint reads and writes, a commit); under steady traffic, events one
+    /// by one would cost seven commits per event, so a few milliseconds of lag buy most of the database's
+    /// time back. Zero: apply whatever has arrived at once.
+    pub linger: Duration,
 }
 
 impl Default for RunnerConfig {
     fn default() -> Self {
-        Self { batch_size: 500 }
+        Self {
+            batch_size: 500,
+            linger: Duration::from_millis(10),
+        }
     }
 }
 
@@ -130,9 +139,18 @@ impl ProjectorRunner {
             };
             let Some(first) = first else { return Ok(()) };
             let mut batch = vec![first.map_err(bus::BusError::nats)?];
+            let linger_until = tokio::time::Instant::now() + self.cfg.linger;
             while batch.len() < self.cfg.batch_size {
-                match messages.next().now_or_never() {
-                    Some(Some(Ok(m))) => batch.push(m),
+                let next = match messages.next().now_or_never() {
+                    Some(next) => next,
+                    // Nothing ready: wait for more until the linger ends (`next` is cancel-safe).
+                    None => match tokio::time::timeout_at(linger_until, messages.next()).await {
+                        Ok(next) => next,
+                        Err(_elapsed) => break,
+                    },
+                };
+                match next {
+                    Some(Ok(m)) => batch.push(m),
                     _ => break,
                 }
             }

@@ -88,7 +88,10 @@ impl Harness {
             self.js.clone(),
             self.bus.clone(),
             projector,
-            RunnerConfig { batch_size },
+            RunnerConfig {
+                batch_size,
+                ..RunnerConfig::default()
+            },
         );
         let stop = self.stop.clone();
         tokio::spawn(async move { runner.run(stop).await.unwrap() })

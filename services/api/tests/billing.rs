@@ -65,7 +65,10 @@ impl Harness {
             self.js.clone(),
             self.bus.clone(),
             Arc::new(projections::billing::Billing),
-            RunnerConfig { batch_size },
+            RunnerConfig {
+                batch_size,
+                ..RunnerConfig::default()
+            },
         );
         let stop = self.stop.clone();
         tokio::spawn(async move { runner.run(stop).await.unwrap() })

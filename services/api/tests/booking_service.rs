@@ -468,3 +468,51 @@ async fn any_staff_goes_to_the_least_booked_qualified_member(pool: PgPool) {
         "Ann already has one that day"
     );
 }
+
+/// Placing a booking reads only the allocations near its start (not every future appointment of the
+/// business); the window must still reach an appointment the day before whose day-long buffer runs into
+/// the requested time.
+#[sqlx::test(migrator = "store::MIGRATOR")]
+async fn a_day_long_buffer_from_the_day_before_still_blocks_and_far_bookings_do_not(pool: PgPool) {
+    const RETREAT: Uuid = Uuid::from_u128(0x55);
+    let (service, _) = service(pool.clone()).await;
+    let mut catalog = catalog();
+    catalog.services.push(CatalogService {
+        id: RETREAT,
+        name: "Retreat".into(),
+        rules: ServiceRules {
+            buffer_after_minutes: 24 * 60,
+            ..rules(60)
+        },
+        retired: false,
+    });
+    catalog.staff[0].service_ids.push(RETREAT);
+    let ctx = CommandContext::default();
+    // 09:00–10:00 in New York on the 10th; Ann is kept until 10:00 on the 11th.
+    let retreat = service
+        .book(&catalog, &book(RETREAT, "2027-03-10T14:00:00Z"), &ctx)
+        .await
+        .unwrap();
+    assert_eq!(retreat.status, StatusCode::CREATED, "{}", retreat.body);
+    let blocked = service
+        .book(&catalog, &book(SHORT, "2027-03-11T14:30:00Z"), &ctx)
+        .await
+        .unwrap();
+    assert_eq!(blocked.status, StatusCode::CONFLICT, "{}", blocked.body);
+    assert_eq!(
+        blocked.body["alternatives"][0]["start"], "2027-03-11T10:00:00-05:00",
+        "the first free time is when the buffer ends"
+    );
+    let after_buffer = service
+        .book(&catalog, &book(SHORT, "2027-03-11T15:00:00Z"), &ctx)
+        .await
+        .unwrap();
+    assert_eq!(after_buffer.status, StatusCode::CREATED);
+    // Weeks away, the same wall-clock time is free.
+    let far = service
+        .book(&catalog, &book(SHORT, "2027-03-25T14:30:00Z"), &ctx)
+        .await
+        .unwrap();
+    assert_eq!(far.status, StatusCode::CREATED);
+    assert_disjoint(booked_intervals_from_events(&pool).await);
+}

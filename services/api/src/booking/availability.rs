@@ -1,8 +1,10 @@
 //! Availability questions (the REST endpoint and the Vapi `check_service_availability` tool): the slot
 //! engine over the catalog and the availability read model's busy intervals.
 
-use chrono::{NaiveDate, TimeDelta};
-use domain::scheduling::{Performers, Slot, available_slots, nearest_alternatives};
+use chrono::{DateTime, NaiveDate, NaiveTime, TimeDelta, Utc};
+use domain::scheduling::{
+    ALTERNATIVE_SEARCH_DAYS, Performers, Slot, available_slots, nearest_alternatives,
+};
 use uuid::Uuid;
 
 use super::{BookingService, BusinessCatalog, catalog};
@@ -33,17 +35,18 @@ impl BookingService {
         }
         let performers = only(catalog.performers(service.id), staff_id)?;
         let now = self.now();
+        let to_date = from + TimeDelta::days(i64::from(days - 1));
         let busy = catalog::busy(
             self.store().pool(),
             catalog.business_id,
-            now - TimeDelta::days(1),
+            dates_window(from, to_date),
             now,
             catalog.business_wide(),
         )
         .await?;
         let mut query = catalog.query(&service.rules, &performers, &busy, now);
         query.from_date = from;
-        query.to_date = from + TimeDelta::days(i64::from(days - 1));
+        query.to_date = to_date;
         Ok(available_slots(&query))
     }
 
@@ -61,10 +64,11 @@ impl BookingService {
         catalog.known_staff(staff_id)?;
         let performers = only(catalog.performers(service.id), staff_id)?;
         let now = self.now();
+        // `nearest_alternatives` looks at the day itself, then up to ALTERNATIVE_SEARCH_DAYS after it.
         let busy = catalog::busy(
             self.store().pool(),
             catalog.business_id,
-            now - TimeDelta::days(1),
+            dates_window(date, date + TimeDelta::days(ALTERNATIVE_SEARCH_DAYS)),
             now,
             catalog.business_wide(),
         )
@@ -73,6 +77,15 @@ impl BookingService {
         let start = domain::scheduling::start_of_local_date(catalog.timezone, date).max(now);
         Ok(nearest_alternatives(&query, start, limit))
     }
+}
+
+/// The instants covering local dates `first..=last` in any time zone (UTC offsets stay within a day).
+fn dates_window(first: NaiveDate, last: NaiveDate) -> (DateTime<Utc>, DateTime<Utc>) {
+    let midnight = |d: NaiveDate| d.and_time(NaiveTime::MIN).and_utc();
+    (
+        midnight(first) - TimeDelta::days(1),
+        midnight(last) + TimeDelta::days(2),
+    )
 }
 
 /// The performers narrowed to one staff member when one was asked for.

@@ -1,7 +1,7 @@
 //! Builds a [`BusinessCatalog`] from the catalog read models (issue 3's `tenancy::read`), and reads the
 //! booking read models (busy intervals, appointments), all under the tenant's row-level security.
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, TimeDelta, Utc};
 use domain::catalog::{overrides_from_spec, weekly_from_spec};
 use domain::scheduling::{BusyInterval, ServiceRules, StaffSchedule};
 use sqlx::PgPool;
@@ -66,12 +66,19 @@ pub async fn load(pool: &PgPool, tenant: Uuid) -> Result<BusinessCatalog, ApiErr
 
 type BusyRow = (Option<Uuid>, DateTime<Utc>, DateTime<Utc>, i32, i32);
 
-/// Busy intervals of `tenant` (appointments and live holds) ending after `from`, from the availability
-/// read model. A business without staff has every interval business-wide.
+/// How far outside a question's window a busy interval can still matter: a service lasts at most a day
+/// and each buffer at most a day (`domain::catalog::service`), so an interval ending more than this
+/// before or after the window cannot touch a slot in it, buffers included.
+pub const BUSY_MARGIN: TimeDelta = TimeDelta::days(4);
+
+/// Busy intervals of `tenant` (appointments and live holds) that can affect slots between the instants
+/// `from` and `to`, from the availability read model. A business without staff has every interval
+/// business-wide. Bounded on both sides so a question costs what its window holds, not every future
+/// appointment of the business.
 pub async fn busy(
     pool: &PgPool,
     tenant: Uuid,
-    from: DateTime<Utc>,
+    (from, to): (DateTime<Utc>, DateTime<Utc>),
     now: DateTime<Utc>,
     business_wide: bool,
 ) -> Result<Vec<BusyInterval>, ApiError> {
@@ -79,12 +86,13 @@ pub async fn busy(
     read::tenant_context(&mut tx, tenant).await?;
     let rows: Vec<BusyRow> = sqlx::query_as(
         "select staff_id, starts_at, ends_at, buffer_before_minutes, buffer_after_minutes \
-         from availability_busy where tenant_id = $1 and ends_at > $2 \
+         from availability_busy where tenant_id = $1 and ends_at > $2 and ends_at < $4 \
            and (expires_at is null or expires_at > $3)",
     )
     .bind(tenant)
-    .bind(from)
+    .bind(from - BUSY_MARGIN)
     .bind(now)
+    .bind(to + BUSY_MARGIN)
     .fetch_all(&mut *tx)
     .await?;
     Ok(rows

@@ -92,6 +92,27 @@ pub async fn load(
     rows.iter().map(decode).collect()
 }
 
+/// The allocations of `tenant` whose widened interval overlaps `[from, to)` (the GiST index on
+/// `(tenant_id, during)` answers it): what placing one booking needs, however many the business holds.
+pub async fn load_overlapping(
+    pool: &PgPool,
+    tenant: Uuid,
+    from: DateTime<Utc>,
+    to: DateTime<Utc>,
+) -> Result<Vec<Allocation>, sqlx::Error> {
+    let rows = sqlx::query(
+        "select resource_id, booking_id, kind, starts_at, ends_at, buffer_before_minutes, \
+           buffer_after_minutes, expires_at \
+         from allocations where tenant_id = $1 and during && tstzrange($2, $3)",
+    )
+    .bind(tenant)
+    .bind(from)
+    .bind(to)
+    .fetch_all(pool)
+    .await?;
+    rows.iter().map(decode).collect()
+}
+
 /// Every allocation of every tenant, for the verifier: `(tenant, allocation)`.
 pub async fn load_all(pool: &PgPool) -> Result<Vec<(Uuid, Allocation)>, sqlx::Error> {
     let rows = sqlx::query(

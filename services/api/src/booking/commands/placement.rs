@@ -17,6 +17,10 @@ use super::support::{Keyed, Step, bad_slot, encode};
 use super::{ALTERNATIVES, ATTEMPTS, Made, Target};
 use crate::ApiError;
 
+/// How far either side of a requested start the allocations are loaded: the start's local date (within a
+/// day of it in any zone), widened by a service's longest duration and buffers (a day each).
+const PLACEMENT_WINDOW: TimeDelta = TimeDelta::days(4);
+
 impl BookingService {
     /// Tries to place `target`, deciding again after each lost race, until placed or taken.
     pub(super) async fn place(
@@ -28,10 +32,13 @@ impl BookingService {
         let catalog = target.catalog;
         for _ in 0..ATTEMPTS {
             let now = self.now();
-            let allocations = guard::load(
+            // The slot engine checks the start's local date and staff are balanced over that date;
+            // nothing outside a few days around the start can matter (see `catalog::BUSY_MARGIN`).
+            let allocations = guard::load_overlapping(
                 self.store().pool(),
                 catalog.business_id,
-                now - TimeDelta::days(1),
+                target.start - PLACEMENT_WINDOW,
+                target.start + PLACEMENT_WINDOW,
             )
             .await?;
             let Some(placement) = choose_placement(target, &allocations, now)? else {
