@@ -92,7 +92,7 @@ pub async fn load(
     rows.iter().map(decode).collect()
 }
 
-/// The allocations of `tenant` whose widened interval overlaps `[from, to)` (the GiST index on
+/// The allocations of `tenant` whose widened interval overlaps `[from, to)` (the `GiST` index on
 /// `(tenant_id, during)` answers it): what placing one booking needs, however many the business holds.
 pub async fn load_overlapping(
     pool: &PgPool,
