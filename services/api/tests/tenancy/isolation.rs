@@ -269,14 +269,9 @@ async fn under_tenant_a_row_level_security_hides_every_row_of_tenant_b(pool: sql
         "event_counts",
     ];
     for table in tables {
+        // The context every read-model query of the application enters.
         let mut tx = pool.begin().await.unwrap();
-        sqlx::query("set local role va_reader")
-            .execute(&mut *tx)
-            .await
-            .unwrap();
-        sqlx::query("select set_config('va.tenant_id', $1, true)")
-            .bind(a.business_id.to_string())
-            .execute(&mut *tx)
+        api::tenancy::read::tenant_context(&mut tx, a.business_id)
             .await
             .unwrap();
         // No tenant filter at all: RLS alone must keep B out.
@@ -295,13 +290,7 @@ async fn under_tenant_a_row_level_security_hides_every_row_of_tenant_b(pool: sql
 
         // The same query as the platform sees B's rows, so the check above can fail.
         let mut tx = pool.begin().await.unwrap();
-        sqlx::query("set local role va_reader")
-            .execute(&mut *tx)
-            .await
-            .unwrap();
-        sqlx::query("select set_config('va.tenant_id', $1, true)")
-            .bind(b.business_id.to_string())
-            .execute(&mut *tx)
+        api::tenancy::read::tenant_context(&mut tx, b.business_id)
             .await
             .unwrap();
         let own: i64 = sqlx::query_scalar(&format!("select count(*) from {table}"))
@@ -312,8 +301,7 @@ async fn under_tenant_a_row_level_security_hides_every_row_of_tenant_b(pool: sql
     }
     // The reader role can never read password hashes.
     let mut tx = pool.begin().await.unwrap();
-    sqlx::query("set local role va_reader")
-        .execute(&mut *tx)
+    api::tenancy::read::tenant_context(&mut tx, a.business_id)
         .await
         .unwrap();
     let denied = sqlx::query("select password_hash from user_credentials")
