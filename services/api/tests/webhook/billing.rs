@@ -204,10 +204,8 @@ async fn plans_change_from_a_date_and_bad_billing_input_is_refused(pool: PgPool)
     assert_eq!(plans_assigned, 1);
 }
 
-#[sqlx::test(migrator = "store::MIGRATOR")]
-async fn only_the_business_and_finance_read_its_usage(pool: PgPool) {
-    let world = World::new(pool).await;
-    let path = format!("/api/v1/businesses/{}/usage", world.slug);
+/// Registers another owner with a business of their own; their access token.
+async fn register_rival(world: &World) -> String {
     let (s, other) = world
         .api(
             "POST",
@@ -217,7 +215,14 @@ async fn only_the_business_and_finance_read_its_usage(pool: PgPool) {
         )
         .await;
     assert_eq!(s, StatusCode::CREATED, "{other}");
-    let rival = other["access_token"].as_str().unwrap();
+    other["access_token"].as_str().unwrap().to_owned()
+}
+
+#[sqlx::test(migrator = "store::MIGRATOR")]
+async fn only_the_business_and_finance_read_its_usage(pool: PgPool) {
+    let world = World::new(pool).await;
+    let path = format!("/api/v1/businesses/{}/usage", world.slug);
+    let rival = &register_rival(&world).await;
     assert_eq!(
         world.call_as(rival, "GET", &path, Value::Null).await.0,
         StatusCode::NOT_FOUND
@@ -265,16 +270,7 @@ async fn billing_reads_over_the_business_budget_are_answered_429_and_outsiders_s
     pool: PgPool,
 ) {
     let world = World::new(pool).await;
-    let (s, other) = world
-        .api(
-            "POST",
-            "/api/v1/auth/register",
-            json!({"email": "rival@other.test", "password": "correct horse battery",
-            "business": {"name": "Rival", "business_type": "salon", "timezone": "Europe/Madrid"}}),
-        )
-        .await;
-    assert_eq!(s, StatusCode::CREATED, "{other}");
-    let rival = other["access_token"].as_str().unwrap();
+    let rival = &register_rival(&world).await;
     let _limited = world
         .app
         .state
