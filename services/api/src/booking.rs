@@ -39,6 +39,12 @@ use crate::ApiError;
 /// How long a hold lasts unless the request asks for less.
 pub const DEFAULT_HOLD: TimeDelta = TimeDelta::minutes(10);
 
+/// How far from an asked time an appointment can still matter to it: a service lasts at most a day and
+/// each buffer at most a day (`domain::catalog::service`), and a local date lies within a day of the
+/// instant. Decisions and availability read the allocations and busy intervals this far around what was
+/// asked, not the whole calendar.
+pub const REACH: TimeDelta = TimeDelta::days(4);
+
 /// A service as booking needs it.
 #[derive(Debug, Clone)]
 pub struct CatalogService {

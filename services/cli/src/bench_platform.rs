@@ -121,12 +121,16 @@ impl Platform {
     /// platform, not the limiter), and with `claim_number` also has a platform admin add a pool number
     /// that the owner claims (so the webhook routes by `call.phoneNumberId`) and names the agent.
     pub async fn onboard(&self, claim_number: bool) -> anyhow::Result<Business> {
-        let unlimited = RateLimit {
-            per_second: 1e9,
-            burst: 1e9,
-        };
-        self.app.state.tenancy().limiter.set_limit(unlimited);
-        self.app.state.tenancy().tool_limiter.set_limit(unlimited);
+        self.app
+            .state
+            .tenancy()
+            .limiter
+            .set_limit(RateLimit::UNLIMITED);
+        self.app
+            .state
+            .tenancy()
+            .tool_limiter
+            .set_limit(RateLimit::UNLIMITED);
         let reg = self
             .expect(
                 Method::POST,

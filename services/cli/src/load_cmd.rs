@@ -135,38 +135,29 @@ pub async fn drill(
     let opts = shape.options();
     let scratch =
         std::env::temp_dir().join(format!("va-drill-{name}-{}", uuid::Uuid::new_v4().simple()));
+    // The faults played inside `run_with_fault`; `nats` and `postgres` start private servers of their own.
+    let fault = match name {
+        "kill" => Some(Fault::KillWorkers),
+        "flood" => Some(Fault::InvalidFlood { senders: 8 }),
+        "slow" => Some(Fault::SlowClients { connections: 300 }),
+        "nats" | "postgres" => None,
+        other => anyhow::bail!(
+            "no drill named {other}; drills: {}",
+            drills::NAMES.join(", ")
+        ),
+    };
     let report = if name == "postgres" {
         drills::postgres_restart(&scratch, &config.nats_url, shape.businesses, &opts, down).await
     } else {
         let (db, cfg) = BenchDb::create(config).await?;
         let result = async {
             let store = platform::open_store_migrated(&cfg).await?;
-            match name {
-                "kill" => {
-                    drills::run_with_fault(
-                        store,
-                        &cfg.nats_url,
-                        shape.businesses,
-                        &opts,
-                        Fault::KillWorkers,
-                    )
-                    .await
-                }
-                "flood" => {
-                    let fault = Fault::InvalidFlood { senders: 8 };
+            match fault {
+                Some(fault) => {
                     drills::run_with_fault(store, &cfg.nats_url, shape.businesses, &opts, fault)
                         .await
                 }
-                "slow" => {
-                    let fault = Fault::SlowClients { connections: 300 };
-                    drills::run_with_fault(store, &cfg.nats_url, shape.businesses, &opts, fault)
-                        .await
-                }
-                "nats" => drills::nats_outage(store, &scratch, shape.businesses, &opts, down).await,
-                other => anyhow::bail!(
-                    "no drill named {other}; drills: {}",
-                    drills::NAMES.join(", ")
-                ),
+                None => drills::nats_outage(store, &scratch, shape.businesses, &opts, down).await,
             }
         }
         .await;

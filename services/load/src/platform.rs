@@ -30,12 +30,6 @@ pub struct Platform {
     workers: BTreeMap<&'static str, JoinHandle<()>>,
 }
 
-/// A budget no load run reaches.
-const UNLIMITED: api::tenancy::RateLimit = api::tenancy::RateLimit {
-    per_second: 1_000_000.0,
-    burst: 1_000_000.0,
-};
-
 impl Drop for Platform {
     fn drop(&mut self) {
         self.shutdown.cancel();
@@ -60,8 +54,8 @@ impl Platform {
         let state = AppState::with_bus(store.clone(), Some(nats), bus.clone())
             // The load generator measures the platform, not the per-business budgets (racing callers
             // deliberately crowd a few businesses).
-            .with_tenant_rate_limit(UNLIMITED)
-            .with_tool_rate_limit(UNLIMITED);
+            .with_tenant_rate_limit(api::tenancy::RateLimit::UNLIMITED)
+            .with_tool_rate_limit(api::tenancy::RateLimit::UNLIMITED);
         tokio::spawn({
             let (state, shutdown) = (state.clone(), shutdown.clone());
             async move {

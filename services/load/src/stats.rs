@@ -123,7 +123,7 @@ impl Stats {
         let ms = |d: Duration| d.as_secs_f64() * 1000.0;
         let mut lines = Vec::new();
         let summaries = self.summaries();
-        let total: usize = summaries.values().map(|s| s.count).sum();
+        let total = self.total();
         lines.push(format!(
             "{total} webhook/API requests in {:.1} s: {:.0} requests/s",
             elapsed.as_secs_f64(),

@@ -62,21 +62,13 @@ async fn billing_access(
         .store()
         .load::<Business>(&business_stream(business_id))
         .await?;
-    // The business's request budget is charged only once access is granted, so outsiders cannot spend it.
     let billed = |business| {
-        if state.tenancy().limiter.try_acquire(business_id) {
-            Ok(Billed {
-                business_id,
-                business,
-                version,
-            })
-        } else {
-            Err(ApiError::new(
-                StatusCode::TOO_MANY_REQUESTS,
-                "rate_limited",
-                "too many requests for this business; slow down",
-            ))
-        }
+        crate::tenancy::access::charge_request(state, business_id)?;
+        Ok(Billed {
+            business_id,
+            business,
+            version,
+        })
     };
     let role = business.role_of(user.user_id);
     if role.is_some_and(|r| allows(r, permission)) {

@@ -1,7 +1,7 @@
 //! Builds a [`BusinessCatalog`] from the catalog read models (issue 3's `tenancy::read`), and reads the
 //! booking read models (busy intervals, appointments), all under the tenant's row-level security.
 
-use chrono::{DateTime, TimeDelta, Utc};
+use chrono::{DateTime, Utc};
 use domain::catalog::{overrides_from_spec, weekly_from_spec};
 use domain::scheduling::{BusyInterval, ServiceRules, StaffSchedule};
 use sqlx::PgPool;
@@ -66,15 +66,10 @@ pub async fn load(pool: &PgPool, tenant: Uuid) -> Result<BusinessCatalog, ApiErr
 
 type BusyRow = (Option<Uuid>, DateTime<Utc>, DateTime<Utc>, i32, i32);
 
-/// How far outside a question's window a busy interval can still matter: a service lasts at most a day
-/// and each buffer at most a day (`domain::catalog::service`), so an interval ending more than this
-/// before or after the window cannot touch a slot in it, buffers included.
-pub const BUSY_MARGIN: TimeDelta = TimeDelta::days(4);
-
 /// Busy intervals of `tenant` (appointments and live holds) that can affect slots between the instants
 /// `from` and `to`, from the availability read model. A business without staff has every interval
-/// business-wide. Bounded on both sides so a question costs what its window holds, not every future
-/// appointment of the business.
+/// business-wide. Bounded on both sides (by [`super::REACH`]) so a question costs what its window holds,
+/// not every future appointment of the business.
 pub async fn busy(
     pool: &PgPool,
     tenant: Uuid,
@@ -90,9 +85,9 @@ pub async fn busy(
            and (expires_at is null or expires_at > $3)",
     )
     .bind(tenant)
-    .bind(from - BUSY_MARGIN)
+    .bind(from - super::REACH)
     .bind(now)
-    .bind(to + BUSY_MARGIN)
+    .bind(to + super::REACH)
     .fetch_all(&mut *tx)
     .await?;
     Ok(rows

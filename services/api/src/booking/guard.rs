@@ -74,24 +74,6 @@ pub fn widened(placement: &Placement) -> (DateTime<Utc>, DateTime<Utc>) {
     )
 }
 
-/// Every allocation of `tenant` that ends after `from` (appointments far in the past cannot matter).
-pub async fn load(
-    pool: &PgPool,
-    tenant: Uuid,
-    from: DateTime<Utc>,
-) -> Result<Vec<Allocation>, sqlx::Error> {
-    let rows = sqlx::query(
-        "select resource_id, booking_id, kind, starts_at, ends_at, buffer_before_minutes, \
-           buffer_after_minutes, expires_at \
-         from allocations where tenant_id = $1 and upper(during) > $2",
-    )
-    .bind(tenant)
-    .bind(from)
-    .fetch_all(pool)
-    .await?;
-    rows.iter().map(decode).collect()
-}
-
 /// The allocations of `tenant` whose widened interval overlaps `[from, to)` (the `GiST` index on
 /// `(tenant_id, during)` answers it): what placing one booking needs, however many the business holds.
 pub async fn load_overlapping(

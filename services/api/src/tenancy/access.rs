@@ -25,6 +25,20 @@ pub struct Tenant {
     pub user: AuthUser,
 }
 
+/// Takes one request from the business's REST budget: 429 `rate_limited` when it is spent. Charge only
+/// after access is granted, so outsiders cannot spend a business's budget.
+pub fn charge_request(state: &AppState, business_id: Uuid) -> Result<(), ApiError> {
+    if state.tenancy().limiter.try_acquire(business_id) {
+        Ok(())
+    } else {
+        Err(ApiError::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            "rate_limited",
+            "too many requests for this business; slow down",
+        ))
+    }
+}
+
 /// The stream of a business.
 pub fn business_stream(business_id: Uuid) -> String {
     format!("business-{business_id}")
@@ -82,13 +96,7 @@ pub async fn access_by_id(
         }
         None => return Err(ApiError::not_found("business")),
     };
-    if !state.tenancy().limiter.try_acquire(business_id) {
-        return Err(ApiError::new(
-            StatusCode::TOO_MANY_REQUESTS,
-            "rate_limited",
-            "too many requests for this business; slow down",
-        ));
-    }
+    charge_request(state, business_id)?;
     if !allows(role, permission) {
         return Err(forbidden(what));
     }

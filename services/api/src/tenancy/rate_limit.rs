@@ -31,6 +31,12 @@ impl RateLimit {
         burst: 200.0,
     };
 
+    /// A budget nothing reaches: benchmarks and load runs measure the platform, not the limiter.
+    pub const UNLIMITED: Self = Self {
+        per_second: 1e9,
+        burst: 1e9,
+    };
+
     /// The REST API's budget: `VOICEAPPOINT_TENANT_RPS` and `VOICEAPPOINT_TENANT_BURST`, defaults 20 and 100.
     pub fn from_env() -> Self {
         Self::from_env_or("VOICEAPPOINT_TENANT", Self::default())

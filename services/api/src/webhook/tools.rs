@@ -40,18 +40,25 @@ struct Ctx<'a> {
 /// Answers a `tool-calls` message.
 pub async fn answer(state: &AppState, message: &Message) -> Response {
     let calls = message.tool_calls();
-    let mut results = ToolResults::with_capacity(calls.len());
-    let ctx = match context(state, message).await {
-        Ok(ctx) => ctx,
-        Err(sentence) => {
-            for call in calls {
-                results.answer(call, Err::<&Value, _>(&sentence));
-            }
-            return Json(results.to_value()).into_response();
-        }
+    let business = match route(state, message).await {
+        Ok(business) => business,
+        Err(sentence) => return answer_all(calls, &sentence),
     };
-    for call in calls {
-        if !within_budget(&ctx) {
+    // The budget is taken before any database work: calls over it cost nothing but their answer.
+    let within: Vec<bool> = calls
+        .iter()
+        .map(|_| within_budget(state, &business))
+        .collect();
+    if !within.contains(&true) {
+        return answer_all(calls, BUSY);
+    }
+    let ctx = match context(state, message, business).await {
+        Ok(ctx) => ctx,
+        Err(sentence) => return answer_all(calls, &sentence),
+    };
+    let mut results = ToolResults::with_capacity(calls.len());
+    for (call, within) in calls.iter().zip(within) {
+        if !within {
             results.answer(call, Err::<&Value, _>(BUSY));
             continue;
         }
@@ -66,6 +73,15 @@ pub async fn answer(state: &AppState, message: &Message) -> Response {
     Json(results.to_value()).into_response()
 }
 
+/// Every call answered with the same error sentence.
+fn answer_all(calls: &[vapi::ToolCall], sentence: &str) -> Response {
+    let mut results = ToolResults::with_capacity(calls.len());
+    for call in calls {
+        results.answer(call, Err::<&Value, _>(sentence));
+    }
+    Json(results.to_value()).into_response()
+}
+
 /// Answers a legacy `function-call` message with `{"result": "..."}`.
 pub async fn answer_function_call(state: &AppState, message: &Message) -> Response {
     let Some(call) = message.function_call() else {
@@ -74,13 +90,17 @@ pub async fn answer_function_call(state: &AppState, message: &Message) -> Respon
         ))
         .into_response();
     };
-    let ctx = match context(state, message).await {
+    let business = match route(state, message).await {
+        Ok(business) => business,
+        Err(sentence) => return Json(vapi::response::error_response(&sentence)).into_response(),
+    };
+    if !within_budget(state, &business) {
+        return Json(vapi::response::error_response(BUSY)).into_response();
+    }
+    let ctx = match context(state, message, business).await {
         Ok(ctx) => ctx,
         Err(sentence) => return Json(vapi::response::error_response(&sentence)).into_response(),
     };
-    if !within_budget(&ctx) {
-        return Json(vapi::response::error_response(BUSY)).into_response();
-    }
     let id = format!("fc-{}-{}", message.call_id().unwrap_or_default(), call.name);
     let outcome: Outcome = match &call.parameters {
         Ok(args) => run(&ctx, &id, &Tool::from_name(&call.name), args).await,
@@ -97,31 +117,37 @@ const BUSY: &str = "The booking system is very busy right now; please try again 
 
 /// Takes one tool call from the business's budget (DESIGN.md §10). A call over it is answered `BUSY` and
 /// not recorded: it did nothing, and recording a runaway loop's every call would be the load we refuse.
-fn within_budget(ctx: &Ctx<'_>) -> bool {
-    let ok = ctx
-        .state
+fn within_budget(state: &AppState, business: &BusinessRef) -> bool {
+    let ok = state
         .tenancy()
         .tool_limiter
-        .try_acquire(ctx.business.business_id);
+        .try_acquire(business.business_id);
     if !ok {
         metrics::counter!("va_tool_calls_rate_limited_total").increment(1);
     }
     ok
 }
 
-async fn context<'a>(state: &'a AppState, message: &'a Message) -> Result<Ctx<'a>, String> {
-    let business = match super::routing::business_for(state, message).await {
-        Ok(Some(b)) => b,
+/// The business the call's number routes to, or the sentence the agent says instead.
+async fn route(state: &AppState, message: &Message) -> Result<BusinessRef, String> {
+    match super::routing::business_for(state, message).await {
+        Ok(Some(business)) => Ok(business),
         Ok(None) => {
-            return Err(
-                "This phone line is not connected to a business that takes bookings.".into(),
-            );
+            Err("This phone line is not connected to a business that takes bookings.".into())
         }
         Err(err) => {
             tracing::warn!(error = %err, "routing failed");
-            return Err("Bookings are unavailable for a moment; please try again shortly.".into());
+            Err("Bookings are unavailable for a moment; please try again shortly.".into())
         }
-    };
+    }
+}
+
+/// The routed business with its catalog.
+async fn context<'a>(
+    state: &'a AppState,
+    message: &'a Message,
+    business: BusinessRef,
+) -> Result<Ctx<'a>, String> {
     let catalog = crate::booking::catalog::load(state.store().pool(), business.business_id)
         .await
         .map_err(|e| e.message)?;

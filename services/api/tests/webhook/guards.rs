@@ -154,8 +154,8 @@ async fn garbage_unknown_types_unknown_numbers_and_bad_arguments_get_the_documen
 }
 
 /// DESIGN.md §10: tool calls have a per-business budget. Over it, each call is answered with a spoken
-/// "busy" error (still HTTP 200 and a valid tool response), nothing is booked or recorded, and another
-/// business's line is unaffected.
+/// "busy" error (still HTTP 200 and a valid tool response) and nothing is booked or recorded. (That one
+/// business's spent budget leaves another's alone is the limiter's unit test, `tenancy::rate_limit`.)
 #[sqlx::test(migrator = "store::MIGRATOR")]
 async fn tool_calls_over_the_business_budget_are_answered_busy_and_store_nothing(pool: PgPool) {
     let world = World::new(pool).await;

@@ -4,6 +4,7 @@
 use axum::http::StatusCode;
 use chrono::TimeDelta;
 use domain::booking::{Booking, BookingCommand, BookingError, decide};
+use domain::scheduling::ALTERNATIVE_SEARCH_DAYS;
 use events::NewEvent;
 use events::booking::{Placement, RequestKind, booking_stream};
 use events::client::{ClientDetails, ClientEvent, client_id_for_phone, client_stream};
@@ -19,6 +20,7 @@ use super::Target;
 use super::placement::{alternatives, new_request};
 use super::support::{Keyed, Step, booking_error, booking_usage, encode};
 use crate::ApiError;
+use crate::booking::REACH;
 
 /// The client a request names, and the events (if any) that record or update them.
 pub type ClientBatch = Option<(Uuid, Option<StreamAppend>)>;
@@ -63,10 +65,12 @@ impl BookingService {
     ) -> Result<Reply, ApiError> {
         let catalog = target.catalog;
         let now = self.now();
-        let allocations = guard::load(
+        // The alternatives are searched from the asked day to ALTERNATIVE_SEARCH_DAYS after it.
+        let allocations = guard::load_overlapping(
             self.store().pool(),
             catalog.business_id,
-            now - TimeDelta::days(1),
+            target.start - REACH,
+            target.start + TimeDelta::days(ALTERNATIVE_SEARCH_DAYS) + REACH,
         )
         .await?;
         let offered = alternatives(

@@ -12,14 +12,10 @@ use store::{ExpectedVersion, StreamAppend};
 use uuid::Uuid;
 
 use super::super::guard::{self, Allocation, GuardWrite, Refusal};
-use super::super::{BookingService, BusinessCatalog, CatalogService, CommandContext};
+use super::super::{BookingService, BusinessCatalog, CatalogService, CommandContext, REACH};
 use super::support::{Keyed, Step, bad_slot, encode};
 use super::{ALTERNATIVES, ATTEMPTS, Made, Target};
 use crate::ApiError;
-
-/// How far either side of a requested start the allocations are loaded: the start's local date (within a
-/// day of it in any zone), widened by a service's longest duration and buffers (a day each).
-const PLACEMENT_WINDOW: TimeDelta = TimeDelta::days(4);
 
 impl BookingService {
     /// Tries to place `target`, deciding again after each lost race, until placed or taken.
@@ -32,13 +28,12 @@ impl BookingService {
         let catalog = target.catalog;
         for _ in 0..ATTEMPTS {
             let now = self.now();
-            // The slot engine checks the start's local date and staff are balanced over that date;
-            // nothing outside a few days around the start can matter (see `catalog::BUSY_MARGIN`).
+            // The slot engine checks the start's local date and staff are balanced over that date.
             let allocations = guard::load_overlapping(
                 self.store().pool(),
                 catalog.business_id,
-                target.start - PLACEMENT_WINDOW,
-                target.start + PLACEMENT_WINDOW,
+                target.start - REACH,
+                target.start + REACH,
             )
             .await?;
             let Some(placement) = choose_placement(target, &allocations, now)? else {
