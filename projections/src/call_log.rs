@@ -140,33 +140,45 @@ async fn tool_invoked(
 ) -> Result<(), sqlx::Error> {
     let tenant = stored.tenant_id;
     let at = stored.recorded_at;
+    // One row per tool call. A success replaces an earlier failure of the same tool call (a redelivery
+    // that worked after a dependency came back), never the reverse; the call counts it once.
+    let inserted: Option<bool> = sqlx::query_scalar(
+        "insert into call_tool_invocations (tenant_id, call_id, tool_call_id, name, arguments, outcome, \
+           result, latency_ms, appointment_id, occurred_at, position) \
+         values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) \
+         on conflict (call_id, tool_call_id) do update set outcome = excluded.outcome, \
+           result = excluded.result, latency_ms = excluded.latency_ms, \
+           appointment_id = excluded.appointment_id, occurred_at = excluded.occurred_at, \
+           position = excluded.position \
+         where call_tool_invocations.outcome <> 'ok' and excluded.outcome = 'ok' \
+         returning xmax = 0",
+    )
+    .bind(tenant)
+    .bind(&t.call_id)
+    .bind(&t.tool_call_id)
+    .bind(&t.name)
+    .bind(&t.arguments)
+    .bind(&t.outcome)
+    .bind(&t.result)
+    .bind(i64::try_from(t.latency_ms).unwrap_or(i64::MAX))
+    .bind(t.appointment_id)
+    .bind(t.occurred_at)
+    .bind(stored.stream_version)
+    .fetch_optional(&mut *conn)
+    .await?;
+    let Some(inserted) = inserted else {
+        return Ok(());
+    };
     sqlx::query(
-                "insert into call_tool_invocations (tenant_id, call_id, tool_call_id, name, arguments, outcome, \
-                   result, latency_ms, appointment_id, occurred_at, position) \
-                 values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) on conflict do nothing",
-            )
-            .bind(tenant)
-            .bind(&t.call_id)
-            .bind(&t.tool_call_id)
-            .bind(&t.name)
-            .bind(&t.arguments)
-            .bind(&t.outcome)
-            .bind(&t.result)
-            .bind(i64::try_from(t.latency_ms).unwrap_or(i64::MAX))
-            .bind(t.appointment_id)
-            .bind(t.occurred_at)
-            .bind(stored.stream_version)
-            .execute(&mut *conn)
-            .await?;
-    sqlx::query(
-                "update call_log set tool_calls = tool_calls + 1, \
-                   appointment_id = coalesce($2, appointment_id), updated_at = $3 where call_id = $1",
-            )
-            .bind(&t.call_id)
-            .bind(t.appointment_id)
-            .bind(at)
-            .execute(conn)
-            .await?;
+        "update call_log set tool_calls = tool_calls + $4, \
+           appointment_id = coalesce($2, appointment_id), updated_at = $3 where call_id = $1",
+    )
+    .bind(&t.call_id)
+    .bind(t.appointment_id)
+    .bind(at)
+    .bind(i32::from(inserted))
+    .execute(conn)
+    .await?;
     Ok(())
 }
 

@@ -148,9 +148,12 @@ pub fn decide(
                 occurred_at: now,
             },
         )),
+        // Keyed by outcome too: a redelivery answered alike records nothing new, but a tool call that
+        // failed (a dependency down) and then succeeded on redelivery keeps both, so the success — the
+        // booking the caller was told about — is never dropped as a duplicate of the failure.
         Observation::Tool(tool) => {
             out.push(keyed(
-                format!("tool:{}", tool.tool_call_id),
+                format!("tool:{}:{}", tool.tool_call_id, tool.outcome),
                 CallEvent::ToolInvoked(tool.clone()),
             ));
         }

@@ -316,3 +316,73 @@ async fn a_legacy_function_call_is_answered_with_a_result_string(pool: PgPool) {
         "{refused}"
     );
 }
+
+/// One `book_appointment` delivered twice across a database outage: the first delivery failed ("a
+/// dependency is unavailable") and its record was written late, after the second delivery booked. Whatever
+/// order the two records land in, the call log shows the booking once — the success wins, the failure never
+/// replaces it. (Found by the Postgres-crash drill: the late failure record used to be stored under the same
+/// event id and the success was then dropped as its duplicate.)
+#[sqlx::test(migrator = "store::MIGRATOR")]
+async fn a_tool_call_that_failed_then_succeeded_on_redelivery_logs_the_success(pool: PgPool) {
+    use domain::call::Observation;
+    use events::call::ToolInvoked;
+
+    let world = World::new(pool).await;
+    let business = world
+        .app
+        .state
+        .resolve_number(super::PHONE_ID)
+        .await
+        .unwrap()
+        .unwrap();
+    let appointment = uuid::Uuid::from_u128(0xa11);
+    let invoked = |call_id: &str, ok: bool| {
+        Observation::Tool(ToolInvoked {
+            call_id: call_id.into(),
+            tool_call_id: "tc-twice".into(),
+            name: "book_appointment".into(),
+            arguments: json!({"service": "Haircut"}),
+            outcome: if ok { "ok" } else { "error" }.into(),
+            result: if ok {
+                "{\"status\":\"booked\"}"
+            } else {
+                "a dependency is unavailable"
+            }
+            .into(),
+            latency_ms: 5,
+            appointment_id: ok.then_some(appointment),
+            occurred_at: world.app.store.clock().now(),
+        })
+    };
+    for (id, failure_first) in [("call-redelivered-1", true), ("call-redelivered-2", false)] {
+        let message = vapi::message::parse(
+            json!({"message": {"type": "tool-calls", "call": call(id)}})
+                .to_string()
+                .as_bytes(),
+        )
+        .unwrap();
+        let record = |ok: bool| {
+            let observation = invoked(id, ok);
+            let (state, business, message) = (&world.app.state, &business, &message);
+            async move {
+                api::webhook::lifecycle::record(state, business, message, &observation)
+                    .await
+                    .unwrap();
+            }
+        };
+        let order = if failure_first {
+            [false, true]
+        } else {
+            [true, false]
+        };
+        for ok in order {
+            record(ok).await;
+        }
+        world.app.wait_for_projections().await;
+        let log = wait_for_call(&world, id, |_| true).await;
+        assert_eq!(log["appointment_id"], appointment.to_string());
+        let tools = log["tool_invocations"].as_array().unwrap();
+        assert_eq!(tools.len(), 1, "{log}");
+        assert_eq!(tools[0]["outcome"], "ok", "{log}");
+    }
+}
