@@ -30,6 +30,7 @@ impl Projector for Catalog {
             "catalog_services",
             "catalog_staff",
             "catalog_phone_numbers",
+            "catalog_revisions",
         ]
     }
 
@@ -40,6 +41,16 @@ impl Projector for Catalog {
     ) -> BoxFuture<'a, Result<(), sqlx::Error>> {
         async move {
             let decode_err = |e: serde_json::Error| sqlx::Error::Decode(Box::new(e));
+            let catalog_event = matches!(
+                events::stream::kind_of(&event.stream_id),
+                events::StreamKind::Business
+                    | events::StreamKind::Service
+                    | events::StreamKind::Staff
+                    | events::StreamKind::Number
+            );
+            if catalog_event && let Some(tenant) = event.tenant_id {
+                bump_revision(conn, tenant).await?;
+            }
             match events::stream::kind_of(&event.stream_id) {
                 events::StreamKind::Business => {
                     let e = events::aggregate::decode_tagged(&event.event_type, &event.data)
@@ -66,4 +77,17 @@ impl Projector for Catalog {
         }
         .boxed()
     }
+}
+
+/// Counts one more catalog change of `tenant` (`catalog_revisions`), in the transaction that makes it: the
+/// API's catalog cache compares this number to the one it loaded at.
+async fn bump_revision(conn: &mut PgConnection, tenant: uuid::Uuid) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "insert into catalog_revisions (tenant_id, revision) values ($1, 1) \
+         on conflict (tenant_id) do update set revision = catalog_revisions.revision + 1",
+    )
+    .bind(tenant)
+    .execute(conn)
+    .await?;
+    Ok(())
 }

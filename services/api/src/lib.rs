@@ -3,6 +3,7 @@
 pub mod audit;
 pub mod billing;
 pub mod booking;
+pub mod cache;
 pub mod dashboard;
 pub mod error;
 pub mod json;
@@ -45,6 +46,12 @@ struct Inner {
     nats: Option<async_nats::Client>,
     metrics: PrometheusHandle,
     tenancy: tenancy::TenancyState,
+    /// Business aggregates by stream version, for the access check of every request.
+    businesses: cache::VersionedCache<domain::tenancy::Business>,
+    /// Booking catalogs by catalog revision.
+    catalogs: cache::VersionedCache<booking::BusinessCatalog>,
+    /// What `assistant-request` answers from, by catalog revision.
+    assistants: cache::VersionedCache<webhook::assistant::AssistantCatalog>,
     webhook: webhook::WebhookConfig,
     /// The subjects the relay publishes on (live feeds subscribe to them).
     bus: BusConfig,
@@ -67,6 +74,9 @@ impl AppState {
                 nats,
                 metrics: ops::metrics_handle(),
                 tenancy: tenancy::TenancyState::from_env(),
+                businesses: cache::VersionedCache::default(),
+                catalogs: cache::VersionedCache::default(),
+                assistants: cache::VersionedCache::default(),
                 webhook: webhook::WebhookConfig::from_env(),
                 bus,
                 closing: CancellationToken::new(),
@@ -84,6 +94,18 @@ impl AppState {
 
     pub fn tenancy(&self) -> &tenancy::TenancyState {
         &self.inner.tenancy
+    }
+
+    pub fn businesses(&self) -> &cache::VersionedCache<domain::tenancy::Business> {
+        &self.inner.businesses
+    }
+
+    pub fn catalogs(&self) -> &cache::VersionedCache<booking::BusinessCatalog> {
+        &self.inner.catalogs
+    }
+
+    pub fn assistants(&self) -> &cache::VersionedCache<webhook::assistant::AssistantCatalog> {
+        &self.inner.assistants
     }
 
     pub fn webhook(&self) -> &webhook::WebhookConfig {

@@ -1,6 +1,8 @@
 //! Builds a [`BusinessCatalog`] from the catalog read models (issue 3's `tenancy::read`), and reads the
 //! booking read models (busy intervals, appointments), all under the tenant's row-level security.
 
+use std::sync::Arc;
+
 use chrono::{DateTime, Utc};
 use domain::catalog::{overrides_from_spec, weekly_from_spec};
 use domain::scheduling::{BusyInterval, ServiceRules, StaffSchedule};
@@ -8,10 +10,51 @@ use sqlx::PgPool;
 use uuid::Uuid;
 
 use super::{BusinessCatalog, CatalogService, CatalogStaff};
-use crate::ApiError;
+use crate::tenancy::access::Tenant;
 use crate::tenancy::read;
+use crate::{ApiError, AppState};
 
-/// The catalog of business `tenant` as the read models hold it now.
+/// The catalog of the business a request was admitted to, at the revision found by the access check.
+pub async fn of_tenant(
+    state: &AppState,
+    tenant: &Tenant,
+) -> Result<Arc<BusinessCatalog>, ApiError> {
+    at_revision(state, tenant.business_id, tenant.catalog_revision).await
+}
+
+/// The catalog of business `tenant` as the read models hold it now (one query for its revision; the
+/// catalog tables are read only when it changed since the cached copy).
+pub async fn current(state: &AppState, tenant: Uuid) -> Result<Arc<BusinessCatalog>, ApiError> {
+    let revision = revision(state.store().pool(), tenant).await?;
+    at_revision(state, tenant, revision).await
+}
+
+/// How many catalog changes of `tenant` the catalog projector has applied (0 before the first).
+pub async fn revision(pool: &PgPool, tenant: Uuid) -> Result<i64, sqlx::Error> {
+    let revision: Option<i64> =
+        sqlx::query_scalar("select revision from catalog_revisions where tenant_id = $1")
+            .bind(tenant)
+            .fetch_optional(pool)
+            .await?;
+    Ok(revision.unwrap_or(0))
+}
+
+/// The catalog at `revision` or later: cached, or read and cached at `revision`. A read that sees a later
+/// revision's rows is still tagged with the earlier one, so the next request reads again — never the reverse.
+async fn at_revision(
+    state: &AppState,
+    tenant: Uuid,
+    revision: i64,
+) -> Result<Arc<BusinessCatalog>, ApiError> {
+    if let Some(catalog) = state.catalogs().get(tenant, revision) {
+        return Ok(catalog);
+    }
+    let catalog = Arc::new(load(state.store().pool(), tenant).await?);
+    state.catalogs().put(tenant, revision, Arc::clone(&catalog));
+    Ok(catalog)
+}
+
+/// The catalog of business `tenant` as the read models hold it now, read from the tables.
 pub async fn load(pool: &PgPool, tenant: Uuid) -> Result<BusinessCatalog, ApiError> {
     let hours = read::hours(pool, tenant)
         .await?
@@ -77,8 +120,7 @@ pub async fn busy(
     now: DateTime<Utc>,
     business_wide: bool,
 ) -> Result<Vec<BusyInterval>, ApiError> {
-    let mut tx = pool.begin().await?;
-    read::tenant_context(&mut tx, tenant).await?;
+    let mut tx = read::tenant_tx(pool, tenant).await?;
     let rows: Vec<BusyRow> = sqlx::query_as(
         "select staff_id, starts_at, ends_at, buffer_before_minutes, buffer_after_minutes \
          from availability_busy where tenant_id = $1 and ends_at > $2 and ends_at < $4 \
@@ -126,8 +168,7 @@ pub async fn appointments(
     status: Option<&str>,
     phone: Option<&str>,
 ) -> Result<Vec<AppointmentRow>, ApiError> {
-    let mut tx = pool.begin().await?;
-    read::tenant_context(&mut tx, tenant).await?;
+    let mut tx = read::tenant_tx(pool, tenant).await?;
     let rows = sqlx::query_as(
         "select a.booking_id as id, a.status, a.service_id, a.staff_id, a.client_id, \
            c.name as client_name, c.phone as client_phone, a.starts_at, a.ends_at, a.notes \

@@ -163,6 +163,8 @@ impl GuardWrite {
         Box::new(move |conn: &mut PgConnection| self.apply(conn).boxed())
     }
 
+    /// One statement for the common case (lock the resource's days, insert the allocation, remember the
+    /// response), a second only when rows are released first.
     async fn apply(self, conn: &mut PgConnection) -> Result<(), sqlx::Error> {
         if !self.release.is_empty() {
             sqlx::query("delete from allocations where tenant_id = $1 and booking_id = any($2)")
@@ -171,74 +173,95 @@ impl GuardWrite {
                 .execute(&mut *conn)
                 .await?;
         }
-        if let Some(row) = &self.insert {
+        if self.insert.is_none() && self.idempotency.is_none() {
+            return Ok(());
+        }
+        let lock_keys = self.insert.as_ref().map_or_else(Vec::new, |row| {
             let (from, to) = row.during();
-            lock_resource_days(conn, self.tenant, row.resource_id, from, to).await?;
-            sqlx::query(
-                "insert into allocations (tenant_id, resource_id, booking_id, kind, starts_at, \
-                   ends_at, buffer_before_minutes, buffer_after_minutes, during, expires_at) \
-                 values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
-            )
-            .bind(self.tenant)
-            .bind(row.resource_id)
-            .bind(row.booking_id)
-            .bind(row.kind.as_str())
-            .bind(row.placement.start)
-            .bind(row.placement.end)
-            .bind(i32::try_from(row.placement.buffer_before_minutes).unwrap_or(i32::MAX))
-            .bind(i32::try_from(row.placement.buffer_after_minutes).unwrap_or(i32::MAX))
-            .bind(PgRange::from(from..to))
-            .bind(row.expires_at)
-            .execute(&mut *conn)
-            .await?;
-        }
-        if let Some(record) = &self.idempotency {
-            sqlx::query(
-                "insert into idempotency_keys (tenant_id, key, request_hash, status_code, response, \
-                   booking_id, created_at) values ($1, $2, $3, $4, $5, $6, $7)",
-            )
-            .bind(self.tenant)
-            .bind(&record.key)
-            .bind(&record.request_hash)
-            .bind(i32::from(record.status))
-            .bind(&record.response)
-            .bind(record.booking_id)
-            .bind(self.now)
-            .execute(&mut *conn)
-            .await?;
-        }
-        Ok(())
+            resource_day_keys(self.tenant, row.resource_id, from, to)
+        });
+        let (during, kind, start, end, before, after, resource, booking, expires) =
+            match &self.insert {
+                Some(row) => {
+                    let (from, to) = row.during();
+                    (
+                        Some(PgRange::from(from..to)),
+                        Some(row.kind.as_str()),
+                        Some(row.placement.start),
+                        Some(row.placement.end),
+                        Some(minutes(row.placement.buffer_before_minutes)),
+                        Some(minutes(row.placement.buffer_after_minutes)),
+                        Some(row.resource_id),
+                        Some(row.booking_id),
+                        row.expires_at,
+                    )
+                }
+                None => (None, None, None, None, None, None, None, None, None),
+            };
+        let record = self.idempotency.as_ref();
+        // `locked` takes every day's lock before the allocation insert can run (the insert reads its
+        // row), so overlapping inserts take turns as `resource_day_keys` describes.
+        sqlx::query(
+            "with locked as ( \
+               select count(pg_advisory_xact_lock(hashtextextended(k, 0))) as n \
+               from unnest($1::text[]) as t(k)), \
+             allocation as ( \
+               insert into allocations (tenant_id, resource_id, booking_id, kind, starts_at, ends_at, \
+                 buffer_before_minutes, buffer_after_minutes, during, expires_at) \
+               select $2, $3, $4, $5, $6, $7, $8, $9, $10, $11 from locked where $5::text is not null \
+               returning 1), \
+             remembered as ( \
+               insert into idempotency_keys (tenant_id, key, request_hash, status_code, response, \
+                 booking_id, created_at) \
+               select $2, $12, $13, $14, $15, $16, $17 from locked where $12::text is not null \
+               returning 1) \
+             select (select count(*) from allocation) + (select count(*) from remembered)",
+        )
+        .bind(&lock_keys)
+        .bind(self.tenant)
+        .bind(resource)
+        .bind(booking)
+        .bind(kind)
+        .bind(start)
+        .bind(end)
+        .bind(before)
+        .bind(after)
+        .bind(during)
+        .bind(expires)
+        .bind(record.map(|r| r.key.as_str()))
+        .bind(record.map(|r| r.request_hash.as_slice()))
+        .bind(record.map(|r| i32::from(r.status)))
+        .bind(record.map(|r| &r.response))
+        .bind(record.and_then(|r| r.booking_id))
+        .bind(self.now)
+        .execute(&mut *conn)
+        .await
+        .map(|_| ())
     }
 }
 
-/// Takes a transaction-scoped advisory lock for each UTC day `[from, to)` touches on `resource`, in
-/// ascending order. Two overlapping allocations share a day, so their inserts take turns: the second sees the
-/// first committed and fails the exclusion constraint at once. Without it, two racing inserts each enter the
-/// index and then wait for the other's verdict — a deadlock Postgres breaks only after `deadlock_timeout`
-/// (1 s), which showed as one-second stalls among racing callers. Inserts on different days or resources
-/// do not wait for each other.
-async fn lock_resource_days(
-    conn: &mut PgConnection,
+fn minutes(value: u32) -> i32 {
+    i32::try_from(value).unwrap_or(i32::MAX)
+}
+
+/// The advisory-lock keys of every UTC day `[from, to)` touches on `resource`, in ascending order. Two
+/// overlapping allocations share a day, so their inserts take turns: the second sees the first committed and
+/// fails the exclusion constraint at once. Without it, two racing inserts each enter the index and then wait
+/// for the other's verdict — a deadlock Postgres breaks only after `deadlock_timeout` (1 s), which showed as
+/// one-second stalls among racing callers. Inserts on different days or resources do not wait for each other.
+fn resource_day_keys(
     tenant: Uuid,
     resource: Uuid,
     from: DateTime<Utc>,
     to: DateTime<Utc>,
-) -> Result<(), sqlx::Error> {
+) -> Vec<String> {
     let first = from.date_naive();
     let last = (to - TimeDelta::microseconds(1)).date_naive().max(first);
-    let keys: Vec<String> = first
+    first
         .iter_days()
         .take_while(|d| *d <= last)
         .map(|d| format!("allocation:{tenant}:{resource}:{d}"))
-        .collect();
-    sqlx::query(
-        "select pg_advisory_xact_lock(hashtextextended(k, 0)) \
-         from unnest($1::text[]) with ordinality as t(k, n) order by n",
-    )
-    .bind(&keys)
-    .execute(&mut *conn)
-    .await?;
-    Ok(())
+        .collect()
 }
 
 /// Why a guarded append did not go through, as far as booking cares.

@@ -1,6 +1,8 @@
 //! The booking endpoints of DESIGN.md §9: availability, holds, appointments (with `Idempotency-Key`),
 //! listing, cancel and reschedule. Handlers parse, check access, load the catalog and call the service.
 
+use std::sync::Arc;
+
 use axum::Json;
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
@@ -22,7 +24,7 @@ use super::{
     RescheduleRequest, catalog,
 };
 use crate::json::ApiJson;
-use crate::tenancy::access::{Tenant, access};
+use crate::tenancy::access::{Tenant, access, access_by_id};
 use crate::tenancy::auth::AuthUser;
 use crate::tenancy::{metadata, read};
 use crate::{ApiError, AppState};
@@ -93,7 +95,7 @@ async fn availability(
     Query(q): Query<AvailabilityQuery>,
 ) -> Result<Json<Value>, ApiError> {
     let tenant = viewer(&state, &user, &slug).await?;
-    let catalog = catalog::load(state.store().pool(), tenant.business_id).await?;
+    let catalog = catalog::of_tenant(&state, &tenant).await?;
     let days = q.days.unwrap_or(1);
     let slots = BookingService::new(state.store().clone())
         .slots(&catalog, q.service_id, q.staff_id, q.date, days)
@@ -139,7 +141,7 @@ async fn hold(
 ) -> Result<Reply, ApiError> {
     let tenant = booker(&state, &user, &slug).await?;
     let ctx = context(&tenant, &headers)?;
-    let catalog = catalog::load(state.store().pool(), tenant.business_id).await?;
+    let catalog = catalog::of_tenant(&state, &tenant).await?;
     let request = HoldRequest {
         service_id: body.service_id,
         start: instant(&body.start, &catalog)?,
@@ -177,7 +179,7 @@ async fn book(
 ) -> Result<Reply, ApiError> {
     let tenant = booker(&state, &user, &slug).await?;
     let ctx = context(&tenant, &headers)?;
-    let catalog = catalog::load(state.store().pool(), tenant.business_id).await?;
+    let catalog = catalog::of_tenant(&state, &tenant).await?;
     let request = BookRequest {
         service_id: body.service_id,
         start: instant(&body.start, &catalog)?,
@@ -245,7 +247,7 @@ async fn appointment_tenant(
     state: &AppState,
     user: &AuthUser,
     appointment_id: Uuid,
-) -> Result<(Tenant, BusinessCatalog), ApiError> {
+) -> Result<(Tenant, Arc<BusinessCatalog>), ApiError> {
     let (booking, _) = state
         .store()
         .load::<Booking>(booking_stream(appointment_id).as_str())
@@ -253,17 +255,22 @@ async fn appointment_tenant(
     let business_id = booking
         .business_id
         .ok_or_else(|| ApiError::not_found("appointment"))?;
-    let business = read::business(state.store().pool(), business_id)
-        .await?
-        .ok_or_else(|| ApiError::not_found("appointment"))?;
-    let tenant = booker(state, user, &business.slug).await.map_err(|e| {
+    let tenant = access_by_id(
+        state,
+        user,
+        business_id,
+        Permission::Book,
+        "booking appointments",
+    )
+    .await
+    .map_err(|e| {
         if e.status == StatusCode::NOT_FOUND {
             ApiError::not_found("appointment")
         } else {
             e
         }
     })?;
-    let catalog = catalog::load(state.store().pool(), business_id).await?;
+    let catalog = catalog::of_tenant(state, &tenant).await?;
     Ok((tenant, catalog))
 }
 

@@ -1,6 +1,8 @@
 //! Who may touch which business: slug → business, membership (or the platform auditor role, read-only),
 //! role, and the tenant's rate limit.
 
+use std::sync::Arc;
+
 use axum::http::StatusCode;
 use domain::tenancy::{Business, Permission, User, allows, allows_auditor};
 use events::catalog::{BusinessEvent, PlatformRole, Role};
@@ -9,15 +11,19 @@ use uuid::Uuid;
 
 use super::auth::AuthUser;
 use super::handlers::auth::user_stream;
-use super::{encode, forbidden, metadata, read};
+use super::{encode, forbidden, metadata};
 use crate::{ApiError, AppState};
 
 /// A business the caller is a member of, loaded from its stream (the write side, so always current).
 #[derive(Debug, Clone)]
 pub struct Tenant {
     pub business_id: Uuid,
-    pub business: Business,
+    pub business: Arc<Business>,
+    /// The business stream's version `business` was folded at.
     pub version: i64,
+    /// The catalog revision found with it: [`crate::booking::catalog::of_tenant`] reuses the cached
+    /// catalog when it matches.
+    pub catalog_revision: i64,
     /// The member's role; `Viewer` for an auditor who is not a member.
     pub role: Role,
     /// True when access comes from the platform auditor role rather than a membership (read-only).
@@ -58,6 +64,9 @@ pub async fn is_auditor(state: &AppState, user: &AuthUser) -> Result<bool, ApiEr
 /// 404, so nobody learns which businesses exist; a member without the permission gets 403; a tenant over
 /// its request budget gets 429. A platform auditor who is not a member gets a read-only view: `View` is
 /// allowed, anything else is 403 (not 404: auditors may know every business exists).
+///
+/// One query finds the business and the current versions of its stream and catalog; the business aggregate
+/// is read again only when its stream moved (see [`crate::cache`]).
 pub async fn access(
     state: &AppState,
     user: &AuthUser,
@@ -65,10 +74,21 @@ pub async fn access(
     permission: Permission,
     what: &str,
 ) -> Result<Tenant, ApiError> {
-    let business_id = read::business_id_by_slug(state.store().pool(), slug)
-        .await?
-        .ok_or_else(|| ApiError::not_found("business"))?;
-    access_by_id(state, user, business_id, permission, what).await
+    let row: Option<(Uuid, Option<i64>, Option<i64>)> = sqlx::query_as(
+        "select s.business_id, h.version, r.revision from business_slugs s \
+         left join streams h on h.stream_id = 'business-' || s.business_id::text \
+         left join catalog_revisions r on r.tenant_id = s.business_id \
+         where s.slug = $1",
+    )
+    .bind(slug)
+    .fetch_optional(state.store().pool())
+    .await?;
+    let (business_id, version, revision) = row.ok_or_else(|| ApiError::not_found("business"))?;
+    let heads = Heads {
+        version: version.unwrap_or(0),
+        catalog_revision: revision.unwrap_or(0),
+    };
+    admit(state, user, business_id, heads, permission, what).await
 }
 
 /// [`access`] for a business known by id (e.g. the tenant of an event stream).
@@ -79,13 +99,41 @@ pub async fn access_by_id(
     permission: Permission,
     what: &str,
 ) -> Result<Tenant, ApiError> {
-    let (business, version) = state
-        .store()
-        .load::<Business>(&business_stream(business_id))
-        .await?;
-    if version == 0 {
+    let (version, revision): (Option<i64>, Option<i64>) = sqlx::query_as(
+        "select (select version from streams where stream_id = $1), \
+           (select revision from catalog_revisions where tenant_id = $2)",
+    )
+    .bind(business_stream(business_id))
+    .bind(business_id)
+    .fetch_one(state.store().pool())
+    .await?;
+    let heads = Heads {
+        version: version.unwrap_or(0),
+        catalog_revision: revision.unwrap_or(0),
+    };
+    admit(state, user, business_id, heads, permission, what).await
+}
+
+/// The versions a request found a business at.
+struct Heads {
+    /// Of the business stream (0: no such business).
+    version: i64,
+    /// Of its catalog read model (`catalog_revisions`; 0 before the projector saw it).
+    catalog_revision: i64,
+}
+
+async fn admit(
+    state: &AppState,
+    user: &AuthUser,
+    business_id: Uuid,
+    heads: Heads,
+    permission: Permission,
+    what: &str,
+) -> Result<Tenant, ApiError> {
+    if heads.version == 0 {
         return Err(ApiError::not_found("business"));
     }
+    let (business, version) = business_at(state, business_id, heads.version).await?;
     let (role, auditor) = match business.role_of(user.user_id) {
         Some(role) => (role, false),
         None if is_auditor(state, user).await? => {
@@ -104,10 +152,32 @@ pub async fn access_by_id(
         business_id,
         business,
         version,
+        catalog_revision: heads.catalog_revision,
         role,
         auditor,
         user: user.clone(),
     })
+}
+
+/// The business aggregate at stream version `version` or later: from the cache when it holds exactly that
+/// version, else folded from the stream (and cached at the version it was read at).
+async fn business_at(
+    state: &AppState,
+    business_id: Uuid,
+    version: i64,
+) -> Result<(Arc<Business>, i64), ApiError> {
+    if let Some(business) = state.businesses().get(business_id, version) {
+        return Ok((business, version));
+    }
+    let (business, loaded) = state
+        .store()
+        .load::<Business>(&business_stream(business_id))
+        .await?;
+    let business = Arc::new(business);
+    state
+        .businesses()
+        .put(business_id, loaded, Arc::clone(&business));
+    Ok((business, loaded))
 }
 
 impl Tenant {

@@ -38,13 +38,17 @@ pub async fn platform_context(conn: &mut PgConnection) -> Result<(), sqlx::Error
     Ok(())
 }
 
-async fn tenant_tx(
+/// A transaction in tenant `tenant`'s row-level-security context ([`tenant_context`]), begun in one round
+/// trip: `BEGIN`, the role and the setting go as one simple query (the id is a formatted UUID, nothing a
+/// caller could inject into).
+pub async fn tenant_tx(
     pool: &PgPool,
     tenant: Uuid,
 ) -> Result<Transaction<'static, Postgres>, sqlx::Error> {
-    let mut tx = pool.begin().await?;
-    tenant_context(&mut tx, tenant).await?;
-    Ok(tx)
+    pool.begin_with(format!(
+        "begin; set local role va_reader; select set_config('va.tenant_id', '{tenant}', true)"
+    ))
+    .await
 }
 
 /// The business id a slug names (write-side guard table: consistent immediately after registration).

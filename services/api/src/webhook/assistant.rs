@@ -6,11 +6,13 @@
 //! businesses with voice booking off. Must be fast: Vapi gives up after 7.5 s.
 
 use std::fmt::Write as _;
+use std::sync::Arc;
 
 use axum::Json;
 use axum::response::{IntoResponse, Response};
 use domain::call::Observation;
 use serde_json::{Map, Value, json};
+use uuid::Uuid;
 use vapi::Message;
 use vapi::response::AssistantResponse;
 
@@ -29,15 +31,9 @@ pub async fn answer(state: &AppState, message: &Message) -> Response {
             return refuse("Sorry, we cannot take your call right now. Please try again later.");
         }
     };
-    let pool = state.store().pool();
-    let tenant = business.business_id;
-    let (view, agent, services) = match tokio::try_join!(
-        crate::tenancy::read::business(pool, tenant),
-        crate::tenancy::read::agent(pool, tenant),
-        crate::tenancy::read::services(pool, tenant, false),
-    ) {
-        Ok((Some(view), agent, services)) => (view, agent, services),
-        Ok((None, ..)) => {
+    let snapshot = match snapshot(state, business.business_id).await {
+        Ok(Some(snapshot)) => snapshot,
+        Ok(None) => {
             return refuse("Sorry, this number is not connected to a business. Goodbye.");
         }
         Err(err) => {
@@ -45,6 +41,11 @@ pub async fn answer(state: &AppState, message: &Message) -> Response {
             return refuse("Sorry, we cannot take your call right now. Please try again later.");
         }
     };
+    let AssistantCatalog {
+        view,
+        agent,
+        services,
+    } = &*snapshot;
     if !view.voice_booking_enabled {
         return refuse(&format!(
             "Thank you for calling {}. We are not taking bookings by phone right now.",
@@ -64,8 +65,46 @@ pub async fn answer(state: &AppState, message: &Message) -> Response {
         .iter()
         .filter(|s| s.voice_booking_enabled)
         .collect();
-    let response = build(state, &view, agent.as_ref(), &services, &today);
+    let response = build(state, view, agent.as_ref(), &services, &today);
     Json(response.to_value()).into_response()
+}
+
+/// What an assistant is built from: the business, its agent settings and its services.
+#[derive(Debug)]
+pub struct AssistantCatalog {
+    view: BusinessView,
+    agent: Option<AgentView>,
+    services: Vec<ServiceView>,
+}
+
+/// The business's [`AssistantCatalog`] at its current catalog revision: one query when cached (the
+/// revision), else the three reads; `None` for a business the read model does not know.
+async fn snapshot(
+    state: &AppState,
+    tenant: Uuid,
+) -> Result<Option<Arc<AssistantCatalog>>, sqlx::Error> {
+    let pool = state.store().pool();
+    let revision = crate::booking::catalog::revision(pool, tenant).await?;
+    if let Some(cached) = state.assistants().get(tenant, revision) {
+        return Ok(Some(cached));
+    }
+    let (view, agent, services) = tokio::try_join!(
+        crate::tenancy::read::business(pool, tenant),
+        crate::tenancy::read::agent(pool, tenant),
+        crate::tenancy::read::services(pool, tenant, false),
+    )?;
+    let Some(view) = view else {
+        return Ok(None);
+    };
+    let snapshot = Arc::new(AssistantCatalog {
+        view,
+        agent,
+        services,
+    });
+    state
+        .assistants()
+        .put(tenant, revision, Arc::clone(&snapshot));
+    Ok(Some(snapshot))
 }
 
 fn build(

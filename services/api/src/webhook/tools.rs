@@ -5,6 +5,7 @@
 //! `book_appointment` is idempotent on the tool-call id, like an HTTP `Idempotency-Key`. Each business
 //! has a tool-call budget (`VOICEAPPOINT_TOOL_RPS`/`_BURST`); calls over it are answered "busy".
 
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use axum::Json;
@@ -34,7 +35,7 @@ struct Ctx<'a> {
     state: &'a AppState,
     message: &'a Message,
     business: BusinessRef,
-    catalog: BusinessCatalog,
+    catalog: Arc<BusinessCatalog>,
 }
 
 /// Answers a `tool-calls` message.
@@ -148,7 +149,7 @@ async fn context<'a>(
     message: &'a Message,
     business: BusinessRef,
 ) -> Result<Ctx<'a>, String> {
-    let catalog = crate::booking::catalog::load(state.store().pool(), business.business_id)
+    let catalog = crate::booking::catalog::current(state, business.business_id)
         .await
         .map_err(|e| e.message)?;
     Ok(Ctx {

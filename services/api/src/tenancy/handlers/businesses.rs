@@ -86,7 +86,7 @@ pub async fn patch(
     tenant.append(&state, &events).await?;
     let after = events
         .iter()
-        .fold(tenant.business.clone(), events::Aggregate::evolve);
+        .fold((*tenant.business).clone(), events::Aggregate::evolve);
     Ok(ApiJson(json!({
         "id": tenant.business_id,
         "slug": after.slug,
@@ -135,7 +135,7 @@ pub async fn put_hours(
     tenant.append(&state, &events).await?;
     let after = events
         .iter()
-        .fold(tenant.business.clone(), events::Aggregate::evolve);
+        .fold((*tenant.business).clone(), events::Aggregate::evolve);
     let overrides: serde_json::Map<String, Value> = after
         .overrides
         .iter()
@@ -249,7 +249,7 @@ pub async fn put_agent(
     tenant.append(&state, &events).await?;
     let after = events
         .iter()
-        .fold(tenant.business.clone(), events::Aggregate::evolve);
+        .fold((*tenant.business).clone(), events::Aggregate::evolve);
     Ok(ApiJson(json!(after.agent)))
 }
 
