@@ -356,6 +356,88 @@ async fn holds_expire_appointments_move_onto_themselves_and_a_cancelled_interval
     assert_eq!(list["appointments"].as_array().unwrap().len(), 3, "{list}");
 }
 
+/// The API keeps each business's catalog in memory (checked against `catalog_revisions` on every request):
+/// once the catalog projector has applied a change, availability and booking follow it at once, although
+/// the earlier catalog was cached by the requests before it.
+#[sqlx::test(migrator = "store::MIGRATOR")]
+async fn catalog_changes_reach_availability_and_booking_although_the_old_catalog_was_cached(
+    pool: PgPool,
+) {
+    let salon = Salon::spawn(pool).await;
+    let slug = salon.slug.clone();
+    let starts = |availability: &Value| -> Vec<String> {
+        availability["days"][0]["slots"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|s| s["start"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    let path = format!(
+        "/api/v1/businesses/{slug}/availability?service_id={}&date={}",
+        salon.trim, salon.day
+    );
+    let (status, before) = salon.call(Method::GET, &path, None, None).await;
+    assert_eq!(status, StatusCode::OK, "{before}");
+    assert!(
+        starts(&before).iter().any(|s| s.contains("T09:00:00")),
+        "{before}"
+    );
+    let (status, body) = salon.book(&salon.trim, "16:00", None, None).await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+
+    // Hours 10:00–17:00 from now on, and a trim becomes 45 minutes long.
+    let late: Value = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
+        .iter()
+        .map(|d| ((*d).to_owned(), json!([["10:00", "17:00"]])))
+        .collect::<serde_json::Map<_, _>>()
+        .into();
+    let (status, body) = salon
+        .call(
+            Method::PUT,
+            &format!("/api/v1/businesses/{slug}/hours"),
+            None,
+            Some(json!({"weekly": late})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let (status, body) = salon
+        .call(
+            Method::PATCH,
+            &format!("/api/v1/businesses/{slug}/services/{}", salon.trim),
+            None,
+            Some(json!({"name": "Trim", "duration_minutes": 45, "price": "30.00", "slot_step_minutes": 15,
+                        "buffer_after_minutes": 5, "horizon_days": 30})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    salon.app.wait_for_projections().await;
+
+    let (status, after) = salon.call(Method::GET, &path, None, None).await;
+    assert_eq!(status, StatusCode::OK, "{after}");
+    let after_starts = starts(&after);
+    assert!(
+        after_starts
+            .first()
+            .is_some_and(|s| s.contains("T10:00:00")),
+        "{after}"
+    );
+    let first_end = after["days"][0]["slots"][0]["end"].as_str().unwrap();
+    assert!(first_end.contains("T10:45:00"), "45 minutes now: {after}");
+    let (status, body) = salon.book(&salon.trim, "09:30", None, None).await;
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (StatusCode::UNPROCESSABLE_ENTITY, Some("outside_hours")),
+        "{body}"
+    );
+    let (status, body) = salon.book(&salon.trim, "10:00", None, None).await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    assert!(
+        body["end"].as_str().unwrap().contains("T10:45:00"),
+        "{body}"
+    );
+}
+
 #[sqlx::test(migrator = "store::MIGRATOR")]
 async fn bad_booking_input_is_a_clear_4xx_and_appends_nothing(pool: PgPool) {
     let salon = Salon::spawn(pool).await;

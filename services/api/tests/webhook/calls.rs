@@ -386,3 +386,76 @@ async fn a_tool_call_that_failed_then_succeeded_on_redelivery_logs_the_success(p
         assert_eq!(tools[0]["outcome"], "ok", "{log}");
     }
 }
+
+/// The webhook keeps each business's assistant settings and catalog in memory, checked against the catalog
+/// revision on every message: a changed greeting and a new service reach the next call once projected.
+#[sqlx::test(migrator = "store::MIGRATOR")]
+async fn the_next_call_hears_a_changed_greeting_and_a_new_service(pool: PgPool) {
+    let world = World::new(pool).await;
+    let (_, first) = world
+        .webhook(json!({"type": "assistant-request", "call": call("call-cache-1")}))
+        .await;
+    assert_eq!(
+        first["assistant"]["firstMessage"],
+        "Salon Ana, Sara speaking!"
+    );
+    let (_, services) = world
+        .webhook(tool_calls(
+            "call-cache-1",
+            &[("tc1", "get_business_services", json!({}))],
+        ))
+        .await;
+    assert_eq!(
+        first_result(&services)["services"]
+            .as_array()
+            .unwrap()
+            .len(),
+        1
+    );
+
+    let slug = world.slug.clone();
+    let (s, b) = world
+        .api(
+            "PUT",
+            &format!("/api/v1/businesses/{slug}/agent"),
+            json!({"name": "Sara", "greeting": "Welcome back to Salon Ana!"}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{b}");
+    let (s, b) = world
+        .api(
+            "POST",
+            &format!("/api/v1/businesses/{slug}/services"),
+            json!({"name": "Beard trim", "duration_minutes": 15, "price": "12.00"}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{b}");
+    world.app.wait_for_projections().await;
+
+    let (_, second) = world
+        .webhook(json!({"type": "assistant-request", "call": call("call-cache-2")}))
+        .await;
+    assert_eq!(
+        second["assistant"]["firstMessage"],
+        "Welcome back to Salon Ana!"
+    );
+    let prompt = second["assistant"]["model"]["messages"][0]["content"]
+        .as_str()
+        .unwrap();
+    assert!(prompt.contains("Beard trim"), "{prompt}");
+    let (_, services) = world
+        .webhook(tool_calls(
+            "call-cache-2",
+            &[("tc1", "get_business_services", json!({}))],
+        ))
+        .await;
+    let listed = first_result(&services);
+    let mut names: Vec<&str> = listed["services"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["name"].as_str().unwrap())
+        .collect();
+    names.sort_unstable();
+    assert_eq!(names, ["Beard trim", "Haircut"], "{services}");
+}
