@@ -50,6 +50,7 @@ impl Projector for Dashboard {
             "dashboard_businesses",
             "dashboard_services",
             "dashboard_calls",
+            "dashboard_tool_calls",
             "dashboard_bookings",
             "dashboard_days",
             "dashboard_hours",

@@ -54,8 +54,22 @@ pub(super) async fn call(conn: &mut PgConnection, event: &CallEvent) -> Result<(
     let answered = match event {
         CallEvent::CallStatusChanged { status, .. } => answered_status(status),
         CallEvent::ToolInvoked(t) => {
-            delta.tool_calls = 1;
-            delta.availability_checks = i64::from(is_availability_check(&t.name));
+            // A tool call recorded again (its success after a recorded failure) counts once.
+            let first = sqlx::query(
+                "insert into dashboard_tool_calls (tenant_id, call_id, tool_call_id) values ($1, $2, $3) \
+                 on conflict do nothing",
+            )
+            .bind(row.tenant)
+            .bind(call_id)
+            .bind(&t.tool_call_id)
+            .execute(&mut *conn)
+            .await?
+            .rows_affected()
+                == 1;
+            if first {
+                delta.tool_calls = 1;
+                delta.availability_checks = i64::from(is_availability_check(&t.name));
+            }
             true
         }
         CallEvent::TranscriptRecorded { .. } => true,

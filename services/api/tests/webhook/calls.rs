@@ -385,6 +385,15 @@ async fn a_tool_call_that_failed_then_succeeded_on_redelivery_logs_the_success(p
         assert_eq!(tools.len(), 1, "{log}");
         assert_eq!(tools[0]["outcome"], "ok", "{log}");
     }
+    // The dashboard counts each of the two tool calls once.
+    let counted: i64 = sqlx::query_scalar(
+        "select coalesce(sum(tool_calls), 0)::bigint from dashboard_days where tenant_id = $1",
+    )
+    .bind(business.business_id)
+    .fetch_one(world.app.store.pool())
+    .await
+    .unwrap();
+    assert_eq!(counted, 2);
 }
 
 /// The webhook keeps each business's assistant settings and catalog in memory, checked against the catalog
