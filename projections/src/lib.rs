@@ -10,6 +10,7 @@ pub mod event_counts;
 pub mod rebuild;
 pub mod runtime;
 
+use futures::FutureExt;
 use futures::future::BoxFuture;
 use sqlx::PgConnection;
 use store::StoredEvent;
@@ -29,6 +30,23 @@ pub trait Projector: Send + Sync + 'static {
         conn: &'a mut PgConnection,
         event: &'a StoredEvent,
     ) -> BoxFuture<'a, Result<(), sqlx::Error>>;
+
+    /// Applies a batch of events in feed order (the runtime has already skipped what was applied before).
+    /// By default one [`Projector::apply`] after another; a projector may fold the batch into fewer
+    /// statements, as long as the result is the same.
+    fn apply_all<'a>(
+        &'a self,
+        conn: &'a mut PgConnection,
+        events: &'a [&'a StoredEvent],
+    ) -> BoxFuture<'a, Result<(), sqlx::Error>> {
+        async move {
+            for event in events {
+                self.apply(&mut *conn, event).await?;
+            }
+            Ok(())
+        }
+        .boxed()
+    }
 }
 
 /// Every projector of the platform, by name.

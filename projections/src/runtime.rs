@@ -6,6 +6,7 @@
 //! a redelivery after a crash can come out of order — the runner recreates its consumer at the
 //! checkpoint instead of applying out of order.
 
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -250,37 +251,23 @@ pub async fn apply_batch(
     events: &[StoredEvent],
     stream_seq: Option<u64>,
 ) -> Result<usize, ProjectionError> {
-    sqlx::query("set local va.tenant_id = '*'")
-        .execute(&mut *conn)
-        .await?;
-    sqlx::query("insert into projector_checkpoints (projector) values ($1) on conflict do nothing")
+    let streams: Vec<&str> = events.iter().map(|e| e.stream_id.as_str()).collect();
+    let locked = lock_checkpoint(conn, key, &streams).await?;
+    let (checkpoint, mut versions) = if let Some(found) = locked {
+        found
+    } else {
+        sqlx::query(
+            "insert into projector_checkpoints (projector) values ($1) on conflict do nothing",
+        )
         .bind(key)
         .execute(&mut *conn)
         .await?;
-    let row = sqlx::query(
-        "select epoch, tx_id, global_position from projector_checkpoints where projector = $1 for update",
-    )
-    .bind(key)
-    .fetch_one(&mut *conn)
-    .await?;
-    let checkpoint = FeedPosition {
-        epoch: row.get("epoch"),
-        tx_id: row.get("tx_id"),
-        global_position: row.get("global_position"),
+        lock_checkpoint(conn, key, &streams)
+            .await?
+            .ok_or(sqlx::Error::RowNotFound)?
     };
-    let streams: Vec<&str> = events.iter().map(|e| e.stream_id.as_str()).collect();
-    let mut versions: std::collections::HashMap<String, i64> = sqlx::query_as(
-        "select stream_id, version from projector_stream_versions \
-         where projector = $1 and stream_id = any($2)",
-    )
-    .bind(key)
-    .bind(&streams)
-    .fetch_all(&mut *conn)
-    .await?
-    .into_iter()
-    .collect();
-    let mut applied = 0;
-    let mut last = None;
+    let mut to_apply = Vec::with_capacity(events.len());
+    let mut moved: HashMap<&str, i64> = HashMap::new();
     for event in events {
         if event.position() <= checkpoint {
             continue;
@@ -297,42 +284,84 @@ pub async fn apply_batch(
                 got: event.stream_version,
             });
         }
-        projector.apply(&mut *conn, event).await?;
         versions.insert(event.stream_id.clone(), event.stream_version);
-        applied += 1;
-        last = Some(event);
+        moved.insert(event.stream_id.as_str(), event.stream_version);
+        to_apply.push(event);
     }
-    if let Some(last) = last {
-        let (ids, vers): (Vec<String>, Vec<i64>) = versions.into_iter().unzip();
+    projector.apply_all(&mut *conn, &to_apply).await?;
+    let seq = stream_seq.map(|seq| i64::try_from(seq).unwrap_or(i64::MAX));
+    if let Some(last) = to_apply.last() {
+        let (ids, vers): (Vec<&str>, Vec<i64>) = moved.into_iter().unzip();
+        let p = last.position();
+        // The streams' versions and the checkpoint move in one statement (a data-modifying `with` always
+        // runs to completion).
         sqlx::query(
-            "insert into projector_stream_versions (projector, stream_id, version) \
-             select $1, * from unnest($2::text[], $3::bigint[]) \
-             on conflict (projector, stream_id) do update set version = excluded.version",
+            "with versions as ( \
+               insert into projector_stream_versions (projector, stream_id, version) \
+               select $1, * from unnest($2::text[], $3::bigint[]) \
+               on conflict (projector, stream_id) do update set version = excluded.version \
+               returning 1) \
+             update projector_checkpoints set epoch = $4, tx_id = $5, global_position = $6, \
+               last_recorded_at = $7, updated_at = now(), \
+               stream_seq = greatest(stream_seq, coalesce($8, stream_seq)) \
+             where projector = $1",
         )
         .bind(key)
         .bind(&ids)
         .bind(&vers)
-        .execute(&mut *conn)
-        .await?;
-        let p = last.position();
-        sqlx::query(
-            "update projector_checkpoints set epoch = $2, tx_id = $3, global_position = $4, \
-             last_recorded_at = $5, updated_at = now() where projector = $1",
-        )
-        .bind(key)
         .bind(p.epoch)
         .bind(p.tx_id)
         .bind(p.global_position)
         .bind(last.recorded_at)
+        .bind(seq)
         .execute(&mut *conn)
         .await?;
-    }
-    if let Some(seq) = stream_seq {
+    } else if let Some(seq) = seq {
         sqlx::query("update projector_checkpoints set stream_seq = greatest(stream_seq, $2) where projector = $1")
             .bind(key)
-            .bind(i64::try_from(seq).unwrap_or(i64::MAX))
+            .bind(seq)
             .execute(&mut *conn)
             .await?;
     }
-    Ok(applied)
+    Ok(to_apply.len())
+}
+
+/// Locks checkpoint `key` for this transaction, enters the platform row-level-security context
+/// (`va.tenant_id = '*'`, for the projector's writes) and reads the applied versions of `streams`, in one
+/// statement. `None` when the checkpoint row does not exist yet.
+async fn lock_checkpoint(
+    conn: &mut PgConnection,
+    key: &str,
+    streams: &[&str],
+) -> Result<Option<(FeedPosition, HashMap<String, i64>)>, sqlx::Error> {
+    let rows = sqlx::query(
+        "with cp as ( \
+           select epoch, tx_id, global_position, set_config('va.tenant_id', '*', true) as context \
+           from projector_checkpoints where projector = $1 for update) \
+         select cp.epoch, cp.tx_id, cp.global_position, cp.context, v.stream_id, v.version \
+         from cp left join projector_stream_versions v \
+           on v.projector = $1 and v.stream_id = any($2)",
+    )
+    .bind(key)
+    .bind(streams)
+    .fetch_all(&mut *conn)
+    .await?;
+    let Some(first) = rows.first() else {
+        return Ok(None);
+    };
+    let checkpoint = FeedPosition {
+        epoch: first.get("epoch"),
+        tx_id: first.get("tx_id"),
+        global_position: first.get("global_position"),
+    };
+    let versions = rows
+        .iter()
+        .filter_map(|r| {
+            Some((
+                r.get::<Option<String>, _>("stream_id")?,
+                r.get::<Option<i64>, _>("version")?,
+            ))
+        })
+        .collect();
+    Ok(Some((checkpoint, versions)))
 }
