@@ -264,43 +264,28 @@ impl EventStore {
         let head = rows.hash.last().cloned().unwrap_or_else(|| prev.to_vec());
         let tenant = batch.events.iter().find_map(|e| e.tenant_id);
         // The compare-and-set CTE runs first (the insert reads its result), so it is the first write.
+        // The insert returns nothing: a data-modifying CTE runs to completion anyway, and a `returning`
+        // list would be buffered row by row for nobody.
         let cas = if base == 0 {
             "insert into streams (stream_id, version, tenant_id, head_hash, updated_at) \
-             values ($13, $14, $15, $16, $12[1]) on conflict (stream_id) do nothing returning 1"
+             values ($2, $13, $14, $15, $3) on conflict (stream_id) do nothing returning 1"
         } else {
-            "update streams set version = $14, head_hash = $16, updated_at = $12[1] \
-             where stream_id = $13 and version = $17 and head_hash = $18 returning 1"
+            "update streams set version = $13, head_hash = $15, updated_at = $3 \
+             where stream_id = $2 and version = $16 and head_hash = $17 returning 1"
         };
         let sql = format!(
-            "with cas as ({cas}), inserted as ( \
-               insert into events (epoch, event_id, stream_id, stream_version, event_type, \
-                 schema_version, tenant_id, data, metadata, recorded_at, prev_hash, hash) \
-               select $1, u.* from unnest($2::uuid[], $3::text[], $4::bigint[], $5::text[], \
-                 $6::int[], $7::uuid[], $8::jsonb[], $9::jsonb[], $12::timestamptz[], \
-                 $10::bytea[], $11::bytea[]) as u where exists (select 1 from cas) returning 1) \
+            "with cas as ({cas}), inserted as ({INSERT_EVENTS} where exists (select 1 from cas)) \
              select count(*) from cas"
         );
-        let mut query = sqlx::query_scalar::<_, i64>(&sql)
-            .bind(rows.epoch)
-            .bind(rows.event_id)
-            .bind(rows.stream_id)
-            .bind(rows.version)
-            .bind(rows.event_type)
-            .bind(rows.schema_version)
-            .bind(rows.tenant_id)
-            .bind(rows.data)
-            .bind(rows.metadata)
-            .bind(rows.prev_hash)
-            .bind(rows.hash)
-            .bind(rows.recorded_at)
-            .bind(&batch.stream_id)
+        let mut query = rows
+            .bind(sqlx::query(&sql))
             .bind(version)
             .bind(tenant)
             .bind(&head);
         if base != 0 {
             query = query.bind(base).bind(prev);
         }
-        let swapped = query.fetch_one(&self.pool).await?;
+        let swapped: i64 = sqlx::Row::try_get(&query.fetch_one(&self.pool).await?, 0)?;
         if swapped != 1 {
             return Ok(None);
         }
@@ -445,26 +430,35 @@ async fn append_stream(
     )))
 }
 
-/// Column arrays for one multi-row insert.
-struct EventRows {
+/// The multi-row insert of one stream's events: the values every row shares as parameters `$1`–`$3`,
+/// the rest as column arrays (`$4`–`$12`). Payload and metadata travel as their canonical JSON text — the
+/// bytes the hash covers, written once — and Postgres parses them into `jsonb`.
+const INSERT_EVENTS: &str = "insert into events (epoch, event_id, stream_id, stream_version, event_type, \
+      schema_version, tenant_id, data, metadata, recorded_at, prev_hash, hash) \
+    select $1, u.id, $2, u.v, u.t, u.sv, u.tn, u.d::jsonb, u.m::jsonb, $3, u.p, u.h \
+    from unnest($4::uuid[], $5::bigint[], $6::text[], $7::int[], $8::uuid[], $9::text[], $10::text[], \
+      $11::bytea[], $12::bytea[]) as u(id, v, t, sv, tn, d, m, p, h)";
+
+/// One stream's events as the columns of [`INSERT_EVENTS`], hashes chained.
+struct EventRows<'a> {
     epoch: i32,
+    stream_id: &'a str,
+    recorded_at: DateTime<Utc>,
     event_id: Vec<Uuid>,
-    stream_id: Vec<String>,
     version: Vec<i64>,
-    event_type: Vec<String>,
+    event_type: Vec<&'a str>,
     schema_version: Vec<i32>,
     tenant_id: Vec<Option<Uuid>>,
-    data: Vec<serde_json::Value>,
-    metadata: Vec<serde_json::Value>,
-    recorded_at: Vec<DateTime<Utc>>,
+    data: Vec<String>,
+    metadata: Vec<String>,
     prev_hash: Vec<Vec<u8>>,
     hash: Vec<Vec<u8>>,
 }
 
-impl EventRows {
+impl<'a> EventRows<'a> {
     fn build(
         epoch: i32,
-        batch: &StreamAppend,
+        batch: &'a StreamAppend,
         base: i64,
         prev: &[u8],
         recorded_at: DateTime<Utc>,
@@ -472,21 +466,27 @@ impl EventRows {
         let n = batch.events.len();
         let mut rows = Self {
             epoch,
+            stream_id: &batch.stream_id,
+            recorded_at,
             event_id: Vec::with_capacity(n),
-            stream_id: Vec::with_capacity(n),
             version: Vec::with_capacity(n),
             event_type: Vec::with_capacity(n),
             schema_version: Vec::with_capacity(n),
             tenant_id: Vec::with_capacity(n),
             data: Vec::with_capacity(n),
             metadata: Vec::with_capacity(n),
-            recorded_at: Vec::with_capacity(n),
             prev_hash: Vec::with_capacity(n),
             hash: Vec::with_capacity(n),
         };
         let mut prev = prev.to_vec();
+        let mut capacity = 128;
         for (version, event) in (base + 1..).zip(&batch.events) {
-            let metadata = serde_json::to_value(&event.metadata)?;
+            let mut data = Vec::with_capacity(capacity);
+            hash::write_canonical(&event.data, &mut data);
+            capacity = capacity.max(data.len());
+            let data = String::from_utf8(data)
+                .map_err(|_| StoreError::Invariant("canonical JSON is not UTF-8".into()))?;
+            let metadata = canonical_metadata(&event.metadata)?;
             let hash = hash::chain(
                 &prev,
                 &Hashed {
@@ -496,20 +496,19 @@ impl EventRows {
                     event_type: &event.event_type,
                     schema_version: event.schema_version,
                     tenant_id: event.tenant_id,
-                    data: &event.data,
-                    metadata: &metadata,
+                    data: data.as_bytes(),
+                    metadata: metadata.as_bytes(),
                     recorded_at,
                 },
-            );
+            )
+            .to_vec();
             rows.event_id.push(event.event_id);
-            rows.stream_id.push(batch.stream_id.clone());
             rows.version.push(version);
-            rows.event_type.push(event.event_type.clone());
+            rows.event_type.push(&event.event_type);
             rows.schema_version.push(event.schema_version);
             rows.tenant_id.push(event.tenant_id);
-            rows.data.push(event.data.clone());
+            rows.data.push(data);
             rows.metadata.push(metadata);
-            rows.recorded_at.push(recorded_at);
             rows.prev_hash
                 .push(std::mem::replace(&mut prev, hash.clone()));
             rows.hash.push(hash);
@@ -517,30 +516,42 @@ impl EventRows {
         Ok(rows)
     }
 
+    /// Binds `$1`–`$12` of [`INSERT_EVENTS`] (or of a statement embedding it).
+    fn bind<'q>(
+        self,
+        query: sqlx::query::Query<'q, sqlx::Postgres, sqlx::postgres::PgArguments>,
+    ) -> sqlx::query::Query<'q, sqlx::Postgres, sqlx::postgres::PgArguments>
+    where
+        'a: 'q,
+    {
+        query
+            .bind(self.epoch)
+            .bind(self.stream_id)
+            .bind(self.recorded_at)
+            .bind(self.event_id)
+            .bind(self.version)
+            .bind(self.event_type)
+            .bind(self.schema_version)
+            .bind(self.tenant_id)
+            .bind(self.data)
+            .bind(self.metadata)
+            .bind(self.prev_hash)
+            .bind(self.hash)
+    }
+
     async fn insert(self, conn: &mut PgConnection) -> Result<(), sqlx::Error> {
-        sqlx::query(
-            "insert into events (epoch, event_id, stream_id, stream_version, event_type, \
-               schema_version, tenant_id, data, metadata, recorded_at, prev_hash, hash) \
-             select $1, * from unnest($2::uuid[], $3::text[], $4::bigint[], $5::text[], \
-               $6::int[], $7::uuid[], $8::jsonb[], $9::jsonb[], $10::timestamptz[], \
-               $11::bytea[], $12::bytea[])",
-        )
-        .bind(self.epoch)
-        .bind(self.event_id)
-        .bind(self.stream_id)
-        .bind(self.version)
-        .bind(self.event_type)
-        .bind(self.schema_version)
-        .bind(self.tenant_id)
-        .bind(self.data)
-        .bind(self.metadata)
-        .bind(self.recorded_at)
-        .bind(self.prev_hash)
-        .bind(self.hash)
-        .execute(conn)
-        .await?;
+        self.bind(sqlx::query(INSERT_EVENTS)).execute(conn).await?;
         Ok(())
     }
+}
+
+/// The canonical JSON of an event's metadata. Most events carry none, and empty metadata serializes
+/// to `{}`: that case skips building a `serde_json::Value`.
+fn canonical_metadata(metadata: &events::Metadata) -> Result<String, StoreError> {
+    if *metadata == events::Metadata::default() {
+        return Ok("{}".to_owned());
+    }
+    Ok(hash::canonical_json(&serde_json::to_value(metadata)?))
 }
 
 /// Postgres keeps microseconds; the hash must cover exactly what is stored.

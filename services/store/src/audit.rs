@@ -208,8 +208,8 @@ impl ChainState {
                 event_type: &event_type,
                 schema_version: row.try_get("schema_version")?,
                 tenant_id: row.try_get("tenant_id")?,
-                data: &data,
-                metadata: &metadata,
+                data: hash::canonical_json(&data).as_bytes(),
+                metadata: hash::canonical_json(&metadata).as_bytes(),
                 recorded_at: row.try_get("recorded_at")?,
             },
         );
@@ -220,7 +220,7 @@ impl ChainState {
             ))
         } else if stored_prev != self.prev {
             Some("prev_hash does not match the previous event's hash".to_owned())
-        } else if stored_hash != computed {
+        } else if stored_hash != computed.as_slice() {
             Some("stored hash does not match the event's content (edited?)".to_owned())
         } else {
             None

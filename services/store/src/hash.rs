@@ -18,13 +18,15 @@ pub struct Hashed<'a> {
     pub event_type: &'a str,
     pub schema_version: i32,
     pub tenant_id: Option<Uuid>,
-    pub data: &'a serde_json::Value,
-    pub metadata: &'a serde_json::Value,
+    /// The payload as [`canonical_json`] text.
+    pub data: &'a [u8],
+    /// The metadata as [`canonical_json`] text.
+    pub metadata: &'a [u8],
     pub recorded_at: DateTime<Utc>,
 }
 
 /// Computes an event's hash from its predecessor's.
-pub fn chain(prev_hash: &[u8], event: &Hashed<'_>) -> Vec<u8> {
+pub fn chain(prev_hash: &[u8], event: &Hashed<'_>) -> [u8; 32] {
     let mut h = Sha256::new();
     h.update(prev_hash);
     h.update(event.event_id.as_bytes());
@@ -39,10 +41,10 @@ pub fn chain(prev_hash: &[u8], event: &Hashed<'_>) -> Vec<u8> {
         }
         None => h.update([0]),
     }
-    field(&mut h, canonical_json(event.data).as_bytes());
-    field(&mut h, canonical_json(event.metadata).as_bytes());
+    field(&mut h, event.data);
+    field(&mut h, event.metadata);
     h.update(event.recorded_at.timestamp_micros().to_be_bytes());
-    h.finalize().to_vec()
+    h.finalize().into()
 }
 
 fn field(h: &mut Sha256, bytes: &[u8]) {
@@ -52,40 +54,58 @@ fn field(h: &mut Sha256, bytes: &[u8]) {
 
 /// JSON text with object keys sorted at every level and no insignificant whitespace.
 pub fn canonical_json(value: &serde_json::Value) -> String {
-    let mut out = String::new();
+    let mut out = Vec::new();
     write_canonical(value, &mut out);
-    out
+    // Only JSON text was written, and serde_json writes valid UTF-8.
+    String::from_utf8(out).unwrap_or_default()
 }
 
-fn write_canonical(value: &serde_json::Value, out: &mut String) {
+/// Appends the canonical JSON text of `value` to `out`.
+pub fn write_canonical(value: &serde_json::Value, out: &mut Vec<u8>) {
     use serde_json::Value;
     match value {
         Value::Object(map) => {
-            let mut keys: Vec<&String> = map.keys().collect();
-            keys.sort();
-            out.push('{');
-            for (i, key) in keys.into_iter().enumerate() {
-                if i > 0 {
-                    out.push(',');
+            out.push(b'{');
+            // serde_json's default map is sorted already; sort only when it is not (`preserve_order`).
+            if map.keys().is_sorted() {
+                for (i, (key, item)) in map.iter().enumerate() {
+                    write_entry(i, key, item, out);
                 }
-                out.push_str(&Value::String(key.clone()).to_string());
-                out.push(':');
-                write_canonical(&map[key], out);
+            } else {
+                let mut entries: Vec<(&String, &Value)> = map.iter().collect();
+                entries.sort_unstable_by(|a, b| a.0.cmp(b.0));
+                for (i, (key, item)) in entries.into_iter().enumerate() {
+                    write_entry(i, key, item, out);
+                }
             }
-            out.push('}');
+            out.push(b'}');
         }
         Value::Array(items) => {
-            out.push('[');
+            out.push(b'[');
             for (i, item) in items.iter().enumerate() {
                 if i > 0 {
-                    out.push(',');
+                    out.push(b',');
                 }
                 write_canonical(item, out);
             }
-            out.push(']');
+            out.push(b']');
         }
-        scalar => out.push_str(&scalar.to_string()),
+        scalar => write_scalar(scalar, out),
     }
+}
+
+fn write_entry(i: usize, key: &str, item: &serde_json::Value, out: &mut Vec<u8>) {
+    if i > 0 {
+        out.push(b',');
+    }
+    write_scalar(key, out);
+    out.push(b':');
+    write_canonical(item, out);
+}
+
+fn write_scalar<T: serde::Serialize + ?Sized>(value: &T, out: &mut Vec<u8>) {
+    // Writing a string, number, bool or null into a Vec cannot fail.
+    let _ = serde_json::to_writer(&mut *out, value);
 }
 
 #[cfg(test)]
@@ -104,9 +124,16 @@ mod tests {
     }
 
     #[test]
+    fn canonical_json_matches_the_reference_form_for_nested_values_and_escapes() {
+        let v = json!({"z": [true, null, 1.5, -3, "a\"b\\c\n\u{e9}"], "a": {}, "m": []});
+        assert_eq!(
+            canonical_json(&v),
+            "{\"a\":{},\"m\":[],\"z\":[true,null,1.5,-3,\"a\\\"b\\\\c\\n\u{e9}\"]}"
+        );
+    }
+
+    #[test]
     fn changing_any_covered_field_changes_the_hash() {
-        let data = json!({"x": 1});
-        let meta = json!({});
         let at = DateTime::from_timestamp_micros(1_800_000_000_000_000).unwrap();
         let base = Hashed {
             event_id: Uuid::nil(),
@@ -115,24 +142,23 @@ mod tests {
             event_type: "T",
             schema_version: 1,
             tenant_id: None,
-            data: &data,
-            metadata: &meta,
+            data: br#"{"x":1}"#,
+            metadata: b"{}",
             recorded_at: at,
         };
         let h = chain(&GENESIS, &base);
-        let other = json!({"x": 2});
         assert_ne!(
             h,
             chain(
                 &GENESIS,
                 &Hashed {
-                    data: &other,
+                    data: br#"{"x":2}"#,
                     ..base
                 }
             )
         );
         let base = Hashed {
-            data: &data,
+            data: br#"{"x":1}"#,
             ..base
         };
         assert_ne!(
@@ -146,7 +172,7 @@ mod tests {
             )
         );
         let base = Hashed {
-            data: &data,
+            data: br#"{"x":1}"#,
             ..base
         };
         assert_ne!(h, chain(&[1; 32], &base));

@@ -5,13 +5,17 @@
 //! row is inserted but become visible at commit, out of order; a reader that checkpointed "highest
 //! position seen" would skip an event committed late, forever. Reading below xmin instead waits for it.
 
+use futures::TryStreamExt as _;
 use sqlx::Row;
 use sqlx::postgres::PgRow;
 
 use crate::{EventStore, FeedPosition, StoreError, StoredEvent};
 
-const COLUMNS: &str = "global_position, epoch, tx_id::text::bigint as tx_id, event_id, stream_id, \
-    stream_version, event_type, schema_version, tenant_id, data, metadata, recorded_at, prev_hash, hash";
+/// The columns every event read selects, in the order [`EventStore::decode_stored`] reads them by
+/// index (a lookup by name hashes the name on every row). `tx_id` travels as the binary `xid8`, an
+/// unsigned 64-bit integer; ids stay far below 2^63, so it decodes as an `i64` without a cast in SQL.
+const COLUMNS: &str = "global_position, epoch, tx_id, event_id, stream_id, stream_version, event_type, \
+    schema_version, tenant_id, data, metadata, recorded_at, prev_hash, hash";
 
 impl EventStore {
     /// Events of one stream with version greater than `after_version`, oldest first.
@@ -97,21 +101,26 @@ impl EventStore {
         after: FeedPosition,
         limit: i64,
     ) -> Result<Vec<StoredEvent>, StoreError> {
+        // The snapshot bound is an init plan, computed once per page rather than once per row.
         let sql = format!(
             "select {COLUMNS} from events \
              where (epoch, tx_id, global_position) > ($1, ($2::bigint)::text::xid8, $3) \
-               and (epoch < $4 or tx_id < pg_snapshot_xmin(pg_current_snapshot())) \
+               and (epoch < $4 or tx_id < (select pg_snapshot_xmin(pg_current_snapshot()))) \
              order by events.epoch, events.tx_id, events.global_position limit $5"
         );
-        let rows = sqlx::query(&sql)
+        // Rows are decoded as they arrive, while Postgres is still sending the rest of the page.
+        let mut rows = sqlx::query(&sql)
             .bind(after.epoch)
             .bind(after.tx_id)
             .bind(after.global_position)
             .bind(self.identity.epoch)
             .bind(limit)
-            .fetch_all(&self.pool)
-            .await?;
-        rows.iter().map(|r| self.decode(r)).collect()
+            .fetch(&self.pool);
+        let mut events = Vec::with_capacity(usize::try_from(limit.clamp(0, 10_000)).unwrap_or(0));
+        while let Some(row) = rows.try_next().await? {
+            events.push(self.decode(&row)?);
+        }
+        Ok(events)
     }
 
     /// The feed position of the newest event readable now (what a fully caught-up reader has seen).
@@ -162,37 +171,32 @@ impl EventStore {
         Self::decode_stored(row, Some(&self.upcasters))
     }
 
-    /// Decodes a row, upcasting its payload when `upcasters` are given.
+    /// Decodes a row selected with [`COLUMNS`], upcasting its payload when `upcasters` are given.
     fn decode_stored(
         row: &PgRow,
         upcasters: Option<&events::Upcasters>,
     ) -> Result<StoredEvent, StoreError> {
-        let event_type: String = row.try_get("event_type")?;
+        let event_type: String = row.try_get(6)?;
         let (schema_version, data) = match upcasters {
-            Some(u) => u.upcast(
-                &event_type,
-                row.try_get("schema_version")?,
-                row.try_get("data")?,
-            ),
-            None => (row.try_get("schema_version")?, row.try_get("data")?),
+            Some(u) => u.upcast(&event_type, row.try_get(7)?, row.try_get(9)?),
+            None => (row.try_get(7)?, row.try_get(9)?),
         };
         Ok(StoredEvent {
-            global_position: row.try_get("global_position")?,
-            epoch: row.try_get("epoch")?,
-            tx_id: row.try_get("tx_id")?,
-            event_id: row.try_get("event_id")?,
-            stream_id: row.try_get("stream_id")?,
-            stream_version: row.try_get("stream_version")?,
+            global_position: row.try_get(0)?,
+            epoch: row.try_get(1)?,
+            // `xid8` has no Rust type in sqlx; its binary form is a big-endian 64-bit integer.
+            tx_id: row.try_get_unchecked(2)?,
+            event_id: row.try_get(3)?,
+            stream_id: row.try_get(4)?,
+            stream_version: row.try_get(5)?,
             event_type,
             schema_version,
-            tenant_id: row.try_get("tenant_id")?,
+            tenant_id: row.try_get(8)?,
             data,
-            metadata: row
-                .try_get::<sqlx::types::Json<events::Metadata>, _>("metadata")?
-                .0,
-            recorded_at: row.try_get("recorded_at")?,
-            prev_hash: row.try_get("prev_hash")?,
-            hash: row.try_get("hash")?,
+            metadata: row.try_get::<sqlx::types::Json<events::Metadata>, _>(10)?.0,
+            recorded_at: row.try_get(11)?,
+            prev_hash: row.try_get(12)?,
+            hash: row.try_get(13)?,
         })
     }
 }

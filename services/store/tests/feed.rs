@@ -137,6 +137,56 @@ async fn the_feed_waits_for_an_open_transaction_and_then_delivers_everything_onc
     );
 }
 
+#[sqlx::test(migrator = "store::MIGRATOR")]
+async fn batched_appends_committed_after_an_open_transaction_wait_for_it_and_arrive_once_in_order(
+    pool: PgPool,
+) {
+    let store = EventStore::open(pool).await.unwrap();
+    let (release, held) = held_append(&store, "other-held").await;
+    // Four writers append batches on the one-statement path while a reader follows the feed.
+    let mut writers = tokio::task::JoinSet::new();
+    for w in 0..4_u64 {
+        let store = store.clone();
+        writers.spawn(async move {
+            for round in 0..10_u64 {
+                let events = (0..25).map(|k| ev(w * 1000 + round * 25 + k)).collect();
+                let expected = match round {
+                    0 => ExpectedVersion::NoStream,
+                    r => ExpectedVersion::Exact(i64::try_from(r * 25).unwrap()),
+                };
+                store
+                    .append(&format!("other-batch-{w}"), expected, events)
+                    .await
+                    .unwrap();
+            }
+        });
+    }
+    while let Some(r) = writers.join_next().await {
+        r.unwrap();
+    }
+    assert!(
+        read_all(&store).await.is_empty(),
+        "the feed delivered batches committed after an open transaction"
+    );
+    release.send(()).unwrap();
+    held.await.unwrap();
+    let mut delivered = Vec::new();
+    let mut pos = FeedPosition::START;
+    for _ in 0..400 {
+        let batch = store.read_feed(pos, 70).await.unwrap();
+        if let Some(last) = batch.last() {
+            pos = last.position();
+            delivered.extend(batch);
+        } else if delivered.len() >= 1001 {
+            break;
+        } else {
+            tokio::time::sleep(Duration::from_millis(25)).await;
+        }
+    }
+    assert_exactly_once_in_stream_order(&delivered, 1001);
+    assert_eq!(delivered[0].stream_id, "other-held");
+}
+
 fn spawn_relay(
     store: &EventStore,
     js: &async_nats::jetstream::Context,
