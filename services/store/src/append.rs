@@ -259,36 +259,19 @@ impl EventStore {
         prev: &[u8],
     ) -> Result<Option<AppendResult>, StoreError> {
         let recorded_at = micros(self.clock.now());
-        let rows = EventRows::build(self.identity.epoch, batch, base, prev, recorded_at)?;
-        let version = base + i64::try_from(batch.events.len()).unwrap_or(i64::MAX);
-        let head = rows.hash.last().cloned().unwrap_or_else(|| prev.to_vec());
-        let tenant = batch.events.iter().find_map(|e| e.tenant_id);
-        // The compare-and-set CTE runs first (the insert reads its result), so it is the first write.
-        // The insert returns nothing: a data-modifying CTE runs to completion anyway, and a `returning`
-        // list would be buffered row by row for nobody.
-        let cas = if base == 0 {
-            "insert into streams (stream_id, version, tenant_id, head_hash, updated_at) \
-             values ($2, $13, $14, $15, $3) on conflict (stream_id) do nothing returning 1"
-        } else {
-            "update streams set version = $13, head_hash = $15, updated_at = $3 \
-             where stream_id = $2 and version = $16 and head_hash = $17 returning 1"
-        };
-        let sql = format!(
-            "with cas as ({cas}), inserted as ({INSERT_EVENTS} where exists (select 1 from cas)) \
-             select count(*) from cas"
-        );
-        let mut query = rows
-            .bind(sqlx::query(&sql))
-            .bind(version)
-            .bind(tenant)
-            .bind(&head);
-        if base != 0 {
-            query = query.bind(base).bind(prev);
-        }
-        let swapped: i64 = sqlx::Row::try_get(&query.fetch_one(&self.pool).await?, 0)?;
-        if swapped != 1 {
+        let Some((version, head)) = cas_and_insert(
+            &self.pool,
+            self.identity.epoch,
+            batch,
+            base,
+            prev,
+            recorded_at,
+        )
+        .await?
+        .to
+        else {
             return Ok(None);
-        }
+        };
         metrics::counter!("va_events_appended_total").increment(batch.events.len() as u64);
         self.remember_head(batch.stream_id.clone(), version, head);
         self.announce_append();
@@ -325,6 +308,43 @@ async fn append_stream(
     recorded_at: DateTime<Utc>,
     first_in_tx: bool,
 ) -> Result<Option<(AppendResult, Vec<u8>)>, StoreError> {
+    // A stream that must be new — or an `Any` stream after the transaction's first, which often is (a new
+    // client's) — is first tried as new: one statement. A new stream has no earlier version another
+    // transaction could have written, so the feed-order check below has nothing to check, and as the first
+    // statement after BEGIN it is trivially the first write.
+    let must_be_new = matches!(
+        batch.expected,
+        ExpectedVersion::NoStream | ExpectedVersion::Exact(0)
+    );
+    if must_be_new || (batch.expected == ExpectedVersion::Any && !first_in_tx) {
+        let moved = cas_and_insert(&mut *tx, epoch, batch, 0, &GENESIS, recorded_at).await?;
+        if first_in_tx && !moved.first_write {
+            return Err(not_first_write());
+        }
+        if let Some((version, head)) = moved.to {
+            return Ok(Some((
+                AppendResult {
+                    stream_id: batch.stream_id.clone(),
+                    version,
+                    appended: true,
+                },
+                head,
+            )));
+        }
+        if must_be_new {
+            let actual: Option<i64> =
+                sqlx::query_scalar("select version from streams where stream_id = $1")
+                    .bind(&batch.stream_id)
+                    .fetch_optional(&mut *tx)
+                    .await?;
+            return Err(StoreError::Conflict {
+                stream: batch.stream_id.clone(),
+                expected: batch.expected.to_string(),
+                actual,
+            });
+        }
+        // An `Any` stream that exists: the locking path below.
+    }
     // `Any` on an existing stream locks its head row first (the lock is then the first write), so
     // concurrent `Any` appends queue instead of retrying; the others read the head without locking.
     let locked = if batch.expected == ExpectedVersion::Any {
@@ -353,9 +373,7 @@ async fn append_stream(
             .await?,
         };
     if first_in_tx && !head.get::<bool, _>("fresh") {
-        return Err(StoreError::Invariant(
-            "the stream-head compare-and-set must be the transaction's first write".into(),
-        ));
+        return Err(not_first_write());
     }
     let current: Option<i64> = head.get("version");
     if !first_in_tx
@@ -382,52 +400,83 @@ async fn append_stream(
     let prev: Vec<u8> = head
         .get::<Option<Vec<u8>>, _>("head_hash")
         .unwrap_or_else(|| GENESIS.to_vec());
-    let rows = EventRows::build(epoch, batch, base, &prev, recorded_at)?;
-    let new_version = base + i64::try_from(batch.events.len()).unwrap_or(i64::MAX);
-    let head_hash = rows.hash.last().cloned().unwrap_or(prev);
-    let tenant = batch.events.iter().find_map(|e| e.tenant_id);
-
-    let swapped = match current {
-        None => sqlx::query(
-            "insert into streams (stream_id, version, tenant_id, head_hash, updated_at) \
-             values ($1, $2, $3, $4, $5) on conflict (stream_id) do nothing",
-        )
-        .bind(&batch.stream_id)
-        .bind(new_version)
-        .bind(tenant)
-        .bind(&head_hash)
-        .bind(recorded_at),
-        Some(v) => sqlx::query(
-            "update streams set version = $2, head_hash = $3, updated_at = $4 \
-             where stream_id = $1 and version = $5",
-        )
-        .bind(&batch.stream_id)
-        .bind(new_version)
-        .bind(&head_hash)
-        .bind(recorded_at)
-        .bind(v),
-    }
-    .execute(&mut *tx)
-    .await?
-    .rows_affected()
-        == 1;
-    if !swapped {
-        return match batch.expected {
+    match cas_and_insert(&mut *tx, epoch, batch, base, &prev, recorded_at)
+        .await?
+        .to
+    {
+        Some((version, head)) => Ok(Some((
+            AppendResult {
+                stream_id: batch.stream_id.clone(),
+                version,
+                appended: true,
+            },
+            head,
+        ))),
+        None => match batch.expected {
             ExpectedVersion::Any => Ok(None),
             _ => Err(conflict()),
-        };
-    }
-    if !batch.events.is_empty() {
-        rows.insert(&mut *tx).await?;
-    }
-    Ok(Some((
-        AppendResult {
-            stream_id: batch.stream_id.clone(),
-            version: new_version,
-            appended: true,
         },
-        head_hash,
-    )))
+    }
+}
+
+fn not_first_write() -> StoreError {
+    StoreError::Invariant(
+        "the stream-head compare-and-set must be the transaction's first write".into(),
+    )
+}
+
+/// The compare-and-set of `batch`'s stream from version `base` with head hash `prev`, and the insert of its
+/// events, as one statement on `conn`. The compare-and-set CTE runs first (the insert reads its result), so
+/// it is the statement's first write. The insert returns nothing: a data-modifying CTE runs to completion
+/// anyway, and a `returning` list would be buffered row by row for nobody.
+async fn cas_and_insert<'e>(
+    conn: impl sqlx::PgExecutor<'e>,
+    epoch: i32,
+    batch: &StreamAppend,
+    base: i64,
+    prev: &[u8],
+    recorded_at: DateTime<Utc>,
+) -> Result<Moved, StoreError> {
+    let rows = EventRows::build(epoch, batch, base, prev, recorded_at)?;
+    let version = base + i64::try_from(batch.events.len()).unwrap_or(i64::MAX);
+    let head = rows.hash.last().cloned().unwrap_or_else(|| prev.to_vec());
+    let tenant = batch.events.iter().find_map(|e| e.tenant_id);
+    // `f` is read by the compare-and-set before it writes, so `fresh` tells whether anything was written
+    // in this transaction before this statement.
+    let cas = if base == 0 {
+        "insert into streams (stream_id, version, tenant_id, head_hash, updated_at) \
+         select $2, $13, $14, $15, $3 from f on conflict (stream_id) do nothing returning 1"
+    } else {
+        "update streams set version = $13, head_hash = $15, updated_at = $3 from f \
+         where stream_id = $2 and version = $16 and head_hash = $17 returning 1"
+    };
+    let sql = format!(
+        "with f as materialized (select pg_current_xact_id_if_assigned() is null as fresh), \
+           cas as ({cas}), inserted as ({INSERT_EVENTS} where exists (select 1 from cas)) \
+         select (select count(*) from cas), (select fresh from f)"
+    );
+    let mut query = rows
+        .bind(sqlx::query(&sql))
+        .bind(version)
+        .bind(tenant)
+        .bind(&head);
+    if base != 0 {
+        query = query.bind(base).bind(prev);
+    }
+    let row = query.fetch_one(conn).await?;
+    let swapped: i64 = sqlx::Row::try_get(&row, 0)?;
+    Ok(Moved {
+        to: (swapped == 1).then_some((version, head)),
+        first_write: sqlx::Row::try_get(&row, 1)?,
+    })
+}
+
+/// What [`cas_and_insert`] did.
+struct Moved {
+    /// `(version, head hash)` when the stream moved; `None` (nothing written) when its head was elsewhere.
+    to: Option<(i64, Vec<u8>)>,
+    /// Whether the transaction had written nothing before the statement.
+    first_write: bool,
 }
 
 /// The multi-row insert of one stream's events: the values every row shares as parameters `$1`–`$3`,
@@ -537,11 +586,6 @@ impl<'a> EventRows<'a> {
             .bind(self.metadata)
             .bind(self.prev_hash)
             .bind(self.hash)
-    }
-
-    async fn insert(self, conn: &mut PgConnection) -> Result<(), sqlx::Error> {
-        self.bind(sqlx::query(INSERT_EVENTS)).execute(conn).await?;
-        Ok(())
     }
 }
 
