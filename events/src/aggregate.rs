@@ -16,7 +16,11 @@ pub fn decode_tagged<E: DeserializeOwned>(
     event_type: &str,
     data: &serde_json::Value,
 ) -> Result<E, serde_json::Error> {
-    serde_json::from_value(serde_json::json!({"type": event_type, "data": data}))
+    // Deserialized from a map over the borrowed payload: building `{"type", "data"}` as a new `Value`
+    // would deep-copy every payload (once per event and projector).
+    let tag = serde_json::Value::String(event_type.to_owned());
+    let entries = [("type", &tag), ("data", data)];
+    E::deserialize(serde::de::value::MapDeserializer::new(entries.into_iter()))
 }
 
 /// Splits an event enum serialized as `{"type": …, "data": …}` into `(event_type, data)`.

@@ -205,6 +205,9 @@ async fn measure(p: &Platform, args: &Args, secret: &str) -> anyhow::Result<Valu
         })
         .await,
     );
+    // Each case starts with the projectors caught up with the one before (as `bench http` does before its
+    // availability case), so a case's latencies are its own load's, not the previous case's backlog.
+    settle(p).await;
     cases.push(
         run_case(
             "tool-calls: check_service_availability",
@@ -221,6 +224,7 @@ async fn measure(p: &Platform, args: &Args, secret: &str) -> anyhow::Result<Valu
         )
         .await,
     );
+    settle(p).await;
     let capacity = plan.capacity();
     cases.push(
         run_case(
@@ -268,4 +272,11 @@ async fn measure(p: &Platform, args: &Args, secret: &str) -> anyhow::Result<Valu
                    "allocation_differences": check.differences, "clean": clean},
         "lines": lines,
     }))
+}
+
+/// Waits (up to 30 s) until the projectors have applied everything appended so far.
+async fn settle(p: &Platform) {
+    if let Err(err) = p.settle(Duration::from_secs(30)).await {
+        tracing::warn!(error = %err, "projectors still busy; measuring the next case anyway");
+    }
 }
