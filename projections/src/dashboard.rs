@@ -25,6 +25,9 @@
 mod calls;
 mod rules;
 
+use std::collections::HashMap;
+use std::collections::hash_map::Entry;
+
 use chrono::{DateTime, NaiveDate, Utc};
 use events::booking::BookingEvent;
 use events::catalog::{BusinessEvent, ServiceEvent};
@@ -63,37 +66,62 @@ impl Projector for Dashboard {
         event: &'a StoredEvent,
     ) -> BoxFuture<'a, Result<(), sqlx::Error>> {
         async move {
-            match events::stream::kind_of(&event.stream_id) {
-                events::StreamKind::Business => match decode(event) {
-                    Some(e) => business(conn, &e).await,
-                    None => Ok(()),
-                },
-                events::StreamKind::Service => match decode(event) {
-                    Some(e) => service(conn, &e).await,
-                    None => Ok(()),
-                },
-                events::StreamKind::Call => match decode(event) {
-                    Some(e) => calls::call(conn, &e).await,
-                    None => Ok(()),
-                },
-                events::StreamKind::Usage => match decode(event) {
-                    Some(e) => calls::usage(conn, &e).await,
-                    None => Ok(()),
-                },
-                events::StreamKind::Booking => {
-                    let id = event
-                        .stream_id
-                        .strip_prefix("booking-")
-                        .and_then(|id| id.parse().ok());
-                    match (id, decode(event)) {
-                        (Some(id), Some(e)) => booking(conn, id, &e).await,
-                        _ => Ok(()),
-                    }
-                }
+            let mut pending = Pending::default();
+            apply_one(conn, &mut pending, event).await?;
+            pending.flush(conn).await
+        }
+        .boxed()
+    }
+
+    fn apply_all<'a>(
+        &'a self,
+        conn: &'a mut PgConnection,
+        events: &'a [&'a StoredEvent],
+    ) -> BoxFuture<'a, Result<(), sqlx::Error>> {
+        async move {
+            let mut pending = Pending::default();
+            for event in events {
+                apply_one(conn, &mut pending, event).await?;
+            }
+            pending.flush(conn).await
+        }
+        .boxed()
+    }
+}
+
+async fn apply_one(
+    conn: &mut PgConnection,
+    pending: &mut Pending,
+    event: &StoredEvent,
+) -> Result<(), sqlx::Error> {
+    match events::stream::kind_of(&event.stream_id) {
+        events::StreamKind::Business => match decode(event) {
+            Some(e) => business(conn, pending, &e).await,
+            None => Ok(()),
+        },
+        events::StreamKind::Service => match decode(event) {
+            Some(e) => service(conn, &e).await,
+            None => Ok(()),
+        },
+        events::StreamKind::Call => match decode(event) {
+            Some(e) => calls::call(conn, pending, &e).await,
+            None => Ok(()),
+        },
+        events::StreamKind::Usage => match decode(event) {
+            Some(e) => calls::usage(conn, pending, &e).await,
+            None => Ok(()),
+        },
+        events::StreamKind::Booking => {
+            let id = event
+                .stream_id
+                .strip_prefix("booking-")
+                .and_then(|id| id.parse().ok());
+            match (id, decode(event)) {
+                (Some(id), Some(e)) => booking(conn, pending, id, &e).await,
                 _ => Ok(()),
             }
         }
-        .boxed()
+        _ => Ok(()),
     }
 }
 
@@ -122,60 +150,110 @@ struct Delta {
     revenue_minor: i64,
 }
 
-async fn bump(
+impl Delta {
+    fn add(&mut self, d: Self) {
+        self.calls += d.calls;
+        self.answered += d.answered;
+        self.timed_calls += d.timed_calls;
+        self.duration_ms += d.duration_ms;
+        self.tool_calls += d.tool_calls;
+        self.availability_checks += d.availability_checks;
+        self.bookings += d.bookings;
+        self.cancellations += d.cancellations;
+        self.voice_minutes += d.voice_minutes;
+        self.revenue_minor += d.revenue_minor;
+    }
+}
+
+/// What a batch adds to `dashboard_days`, written with one statement at its end (the counters are sums, and
+/// nothing in the projector reads them back), and the zones of the businesses it has looked up or changed.
+#[derive(Debug, Default)]
+struct Pending {
+    days: HashMap<(Uuid, NaiveDate), Delta>,
+    zones: HashMap<Uuid, String>,
+}
+
+impl Pending {
+    fn bump(&mut self, tenant: Uuid, day: NaiveDate, d: Delta) {
+        self.days.entry((tenant, day)).or_default().add(d);
+    }
+
+    /// The local day and hour of `at` for the business, in its zone as this projector knows it (UTC before
+    /// it has seen the business).
+    async fn local(
+        &mut self,
+        conn: &mut PgConnection,
+        tenant: Uuid,
+        at: DateTime<Utc>,
+    ) -> Result<(NaiveDate, i16), sqlx::Error> {
+        let zone = match self.zones.entry(tenant) {
+            Entry::Occupied(known) => known.into_mut(),
+            Entry::Vacant(unknown) => {
+                let tz: Option<String> = sqlx::query_scalar(
+                    "select timezone from dashboard_businesses where tenant_id = $1",
+                )
+                .bind(tenant)
+                .fetch_optional(&mut *conn)
+                .await?;
+                unknown.insert(tz.unwrap_or_else(|| "UTC".to_owned()))
+            }
+        };
+        Ok(local_day_hour(zone, at))
+    }
+
+    async fn flush(self, conn: &mut PgConnection) -> Result<(), sqlx::Error> {
+        if self.days.is_empty() {
+            return Ok(());
+        }
+        let n = self.days.len();
+        let (mut tenant, mut day) = (Vec::with_capacity(n), Vec::with_capacity(n));
+        let mut columns: [Vec<i64>; 10] = Default::default();
+        for ((t, d), delta) in self.days {
+            tenant.push(t);
+            day.push(d);
+            let values = [
+                delta.calls,
+                delta.answered,
+                delta.timed_calls,
+                delta.duration_ms,
+                delta.tool_calls,
+                delta.availability_checks,
+                delta.bookings,
+                delta.cancellations,
+                delta.voice_minutes,
+                delta.revenue_minor,
+            ];
+            for (column, value) in columns.iter_mut().zip(values) {
+                column.push(value);
+            }
+        }
+        let mut query = sqlx::query(
+            "insert into dashboard_days as d (tenant_id, day, calls, answered, timed_calls, duration_ms, \
+               tool_calls, availability_checks, bookings, cancellations, voice_minutes, revenue_minor) \
+             select * from unnest($1::uuid[], $2::date[], $3::bigint[], $4::bigint[], $5::bigint[], \
+               $6::bigint[], $7::bigint[], $8::bigint[], $9::bigint[], $10::bigint[], $11::bigint[], $12::bigint[]) \
+             on conflict (tenant_id, day) do update set calls = d.calls + excluded.calls, \
+               answered = d.answered + excluded.answered, timed_calls = d.timed_calls + excluded.timed_calls, \
+               duration_ms = d.duration_ms + excluded.duration_ms, tool_calls = d.tool_calls + excluded.tool_calls, \
+               availability_checks = d.availability_checks + excluded.availability_checks, \
+               bookings = d.bookings + excluded.bookings, cancellations = d.cancellations + excluded.cancellations, \
+               voice_minutes = d.voice_minutes + excluded.voice_minutes, \
+               revenue_minor = d.revenue_minor + excluded.revenue_minor",
+        )
+        .bind(tenant)
+        .bind(day);
+        for column in columns {
+            query = query.bind(column);
+        }
+        query.execute(conn).await.map(drop)
+    }
+}
+
+async fn business(
     conn: &mut PgConnection,
-    tenant: Uuid,
-    day: NaiveDate,
-    d: Delta,
+    pending: &mut Pending,
+    event: &BusinessEvent,
 ) -> Result<(), sqlx::Error> {
-    sqlx::query(
-        "insert into dashboard_days as d (tenant_id, day, calls, answered, timed_calls, duration_ms, \
-           tool_calls, availability_checks, bookings, cancellations, voice_minutes, revenue_minor) \
-         values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) \
-         on conflict (tenant_id, day) do update set calls = d.calls + excluded.calls, \
-           answered = d.answered + excluded.answered, timed_calls = d.timed_calls + excluded.timed_calls, \
-           duration_ms = d.duration_ms + excluded.duration_ms, tool_calls = d.tool_calls + excluded.tool_calls, \
-           availability_checks = d.availability_checks + excluded.availability_checks, \
-           bookings = d.bookings + excluded.bookings, cancellations = d.cancellations + excluded.cancellations, \
-           voice_minutes = d.voice_minutes + excluded.voice_minutes, \
-           revenue_minor = d.revenue_minor + excluded.revenue_minor",
-    )
-    .bind(tenant)
-    .bind(day)
-    .bind(d.calls)
-    .bind(d.answered)
-    .bind(d.timed_calls)
-    .bind(d.duration_ms)
-    .bind(d.tool_calls)
-    .bind(d.availability_checks)
-    .bind(d.bookings)
-    .bind(d.cancellations)
-    .bind(d.voice_minutes)
-    .bind(d.revenue_minor)
-    .execute(conn)
-    .await
-    .map(drop)
-}
-
-/// The business's zone as this projector knows it (UTC before it has seen the business).
-async fn timezone(conn: &mut PgConnection, tenant: Uuid) -> Result<String, sqlx::Error> {
-    let tz: Option<String> =
-        sqlx::query_scalar("select timezone from dashboard_businesses where tenant_id = $1")
-            .bind(tenant)
-            .fetch_optional(conn)
-            .await?;
-    Ok(tz.unwrap_or_else(|| "UTC".to_owned()))
-}
-
-async fn local(
-    conn: &mut PgConnection,
-    tenant: Uuid,
-    at: DateTime<Utc>,
-) -> Result<(NaiveDate, i16), sqlx::Error> {
-    Ok(local_day_hour(&timezone(conn, tenant).await?, at))
-}
-
-async fn business(conn: &mut PgConnection, event: &BusinessEvent) -> Result<(), sqlx::Error> {
     let (BusinessEvent::BusinessRegistered {
         business_id,
         timezone,
@@ -199,8 +277,9 @@ async fn business(conn: &mut PgConnection, event: &BusinessEvent) -> Result<(), 
     .bind(timezone)
     .bind(currency)
     .execute(conn)
-    .await
-    .map(drop)
+    .await?;
+    pending.zones.insert(*business_id, timezone.clone());
+    Ok(())
 }
 
 async fn service(conn: &mut PgConnection, event: &ServiceEvent) -> Result<(), sqlx::Error> {
@@ -233,6 +312,7 @@ async fn service(conn: &mut PgConnection, event: &ServiceEvent) -> Result<(), sq
 
 async fn booking(
     conn: &mut PgConnection,
+    pending: &mut Pending,
     booking_id: Uuid,
     event: &BookingEvent,
 ) -> Result<(), sqlx::Error> {
@@ -250,7 +330,7 @@ async fn booking(
             .fetch_optional(&mut *conn)
             .await?;
             let revenue = price.unwrap_or(0);
-            let (day, _) = local(conn, *business_id, *occurred_at).await?;
+            let (day, _) = pending.local(conn, *business_id, *occurred_at).await?;
             let inserted = sqlx::query(
                 "insert into dashboard_bookings (tenant_id, booking_id, day, revenue_minor) \
                  values ($1, $2, $3, $4) on conflict (booking_id) do nothing",
@@ -270,7 +350,8 @@ async fn booking(
                 revenue_minor: revenue,
                 ..Delta::default()
             };
-            bump(conn, *business_id, day, delta).await
+            pending.bump(*business_id, day, delta);
+            Ok(())
         }
         BookingEvent::AppointmentCancelled {
             business_id,
@@ -289,12 +370,12 @@ async fn booking(
             {
                 return Ok(());
             }
-            let (day, _) = local(conn, *business_id, *occurred_at).await?;
+            let (day, _) = pending.local(conn, *business_id, *occurred_at).await?;
             let cancelled = Delta {
                 cancellations: 1,
                 ..Delta::default()
             };
-            bump(conn, *business_id, day, cancelled).await?;
+            pending.bump(*business_id, day, cancelled);
             if let Some(b) = booked {
                 sqlx::query("update dashboard_bookings set cancelled = true where booking_id = $1")
                     .bind(booking_id)
@@ -304,7 +385,7 @@ async fn booking(
                     revenue_minor: -b.get::<i64, _>("revenue_minor"),
                     ..Delta::default()
                 };
-                bump(conn, *business_id, b.get("day"), refund).await?;
+                pending.bump(*business_id, b.get("day"), refund);
             }
             Ok(())
         }

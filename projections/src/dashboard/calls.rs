@@ -5,7 +5,7 @@ use sqlx::{PgConnection, Row};
 use uuid::Uuid;
 
 use super::rules::{answered_status, billed_minutes, is_availability_check};
-use super::{Delta, bump, local};
+use super::{Delta, Pending};
 use chrono::NaiveDate;
 
 /// A call's row: tenant, the day it counts on, whether it was answered, its known duration and seconds.
@@ -33,9 +33,13 @@ async fn call_row(conn: &mut PgConnection, call_id: &str) -> Result<Option<CallR
     }))
 }
 
-pub(super) async fn call(conn: &mut PgConnection, event: &CallEvent) -> Result<(), sqlx::Error> {
+pub(super) async fn call(
+    conn: &mut PgConnection,
+    pending: &mut Pending,
+    event: &CallEvent,
+) -> Result<(), sqlx::Error> {
     if let CallEvent::CallStarted(s) = event {
-        return call_started(conn, s).await;
+        return call_started(conn, pending, s).await;
     }
     let call_id = match event {
         CallEvent::CallStarted(s) => &s.call_id,
@@ -94,15 +98,19 @@ pub(super) async fn call(conn: &mut PgConnection, event: &CallEvent) -> Result<(
             .execute(&mut *conn)
             .await?;
     }
-    bump(conn, row.tenant, row.day, delta).await
+    pending.bump(row.tenant, row.day, delta);
+    Ok(())
 }
 
 async fn call_started(
     conn: &mut PgConnection,
+    pending: &mut Pending,
     s: &events::call::CallStarted,
 ) -> Result<(), sqlx::Error> {
     let tenant = s.business_id;
-    let (day, hour) = local(conn, tenant, s.started_at.unwrap_or(s.occurred_at)).await?;
+    let (day, hour) = pending
+        .local(conn, tenant, s.started_at.unwrap_or(s.occurred_at))
+        .await?;
     let inserted = sqlx::query(
         "insert into dashboard_calls (tenant_id, call_id, day, hour) values ($1, $2, $3, $4) \
          on conflict (call_id) do nothing",
@@ -130,10 +138,15 @@ async fn call_started(
         calls: 1,
         ..Delta::default()
     };
-    bump(conn, tenant, day, delta).await
+    pending.bump(tenant, day, delta);
+    Ok(())
 }
 
-pub(super) async fn usage(conn: &mut PgConnection, event: &UsageEvent) -> Result<(), sqlx::Error> {
+pub(super) async fn usage(
+    conn: &mut PgConnection,
+    pending: &mut Pending,
+    event: &UsageEvent,
+) -> Result<(), sqlx::Error> {
     let UsageEvent::UsageRecorded {
         business_id,
         call_id,
@@ -151,12 +164,13 @@ pub(super) async fn usage(conn: &mut PgConnection, event: &UsageEvent) -> Result
     };
     let (Some(row), Some(call_id)) = (row, call_id) else {
         // Usage of no known call: its own instant decides the day.
-        let (day, _) = local(conn, *business_id, *usage_at).await?;
+        let (day, _) = pending.local(conn, *business_id, *usage_at).await?;
         let delta = Delta {
             voice_minutes: billed_minutes(*quantity),
             ..Delta::default()
         };
-        return bump(conn, *business_id, day, delta).await;
+        pending.bump(*business_id, day, delta);
+        return Ok(());
     };
     // Rounded per call, so a second record for the same call only adds the minutes it starts.
     let seconds = row.voice_seconds + quantity;
@@ -169,5 +183,6 @@ pub(super) async fn usage(conn: &mut PgConnection, event: &UsageEvent) -> Result
         voice_minutes: billed_minutes(seconds) - billed_minutes(row.voice_seconds),
         ..Delta::default()
     };
-    bump(conn, row.tenant, row.day, delta).await
+    pending.bump(row.tenant, row.day, delta);
+    Ok(())
 }
