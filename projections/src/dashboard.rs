@@ -65,12 +65,7 @@ impl Projector for Dashboard {
         conn: &'a mut PgConnection,
         event: &'a StoredEvent,
     ) -> BoxFuture<'a, Result<(), sqlx::Error>> {
-        async move {
-            let mut pending = Pending::default();
-            apply_one(conn, &mut pending, event).await?;
-            pending.flush(conn).await
-        }
-        .boxed()
+        apply_events(conn, std::iter::once(event)).boxed()
     }
 
     fn apply_all<'a>(
@@ -78,15 +73,20 @@ impl Projector for Dashboard {
         conn: &'a mut PgConnection,
         events: &'a [&'a StoredEvent],
     ) -> BoxFuture<'a, Result<(), sqlx::Error>> {
-        async move {
-            let mut pending = Pending::default();
-            for event in events {
-                apply_one(conn, &mut pending, event).await?;
-            }
-            pending.flush(conn).await
-        }
-        .boxed()
+        apply_events(conn, events.iter().copied()).boxed()
     }
+}
+
+/// Applies events in order, then writes what they added to the day counters.
+async fn apply_events(
+    conn: &mut PgConnection,
+    events: impl Iterator<Item = &StoredEvent> + Send,
+) -> Result<(), sqlx::Error> {
+    let mut pending = Pending::default();
+    for event in events {
+        apply_one(conn, &mut pending, event).await?;
+    }
+    pending.flush(conn).await
 }
 
 async fn apply_one(

@@ -117,11 +117,7 @@ impl Salon {
             day,
         };
         let slug = salon.slug.clone();
-        let open: Value = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
-            .iter()
-            .map(|d| ((*d).to_owned(), json!([["09:00", "17:00"]])))
-            .collect::<serde_json::Map<_, _>>()
-            .into();
+        let open = every_day("09:00", "17:00");
         let (status, body) = salon
             .call(
                 Method::PUT,
@@ -189,6 +185,15 @@ impl Salon {
             .await
             .unwrap()
     }
+}
+
+/// Weekly hours open `from`–`to` every day.
+fn every_day(from: &str, to: &str) -> Value {
+    ["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
+        .iter()
+        .map(|d| ((*d).to_owned(), json!([[from, to]])))
+        .collect::<serde_json::Map<_, _>>()
+        .into()
 }
 
 fn assert_disjoint(mut intervals: Vec<(DateTime<Utc>, DateTime<Utc>)>) {
@@ -387,11 +392,7 @@ async fn catalog_changes_reach_availability_and_booking_although_the_old_catalog
     assert_eq!(status, StatusCode::CREATED, "{body}");
 
     // Hours 10:00–17:00 from now on, and a trim becomes 45 minutes long.
-    let late: Value = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
-        .iter()
-        .map(|d| ((*d).to_owned(), json!([["10:00", "17:00"]])))
-        .collect::<serde_json::Map<_, _>>()
-        .into();
+    let late = every_day("10:00", "17:00");
     let (status, body) = salon
         .call(
             Method::PUT,
