@@ -308,4 +308,17 @@ async fn under_tenant_a_row_level_security_hides_every_row_of_tenant_b(pool: sql
         .fetch_all(&mut *tx)
         .await;
     assert!(denied.is_err());
+    tx.rollback().await.unwrap();
+    // Nor the catalog revisions (write-side bookkeeping without row-level security: every business id).
+    let mut tx = pool.begin().await.unwrap();
+    api::tenancy::read::tenant_context(&mut tx, a.business_id)
+        .await
+        .unwrap();
+    let denied = sqlx::query("select tenant_id from catalog_revisions")
+        .fetch_all(&mut *tx)
+        .await;
+    assert!(
+        denied.is_err(),
+        "the reader role must not list every business"
+    );
 }
