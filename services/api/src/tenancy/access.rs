@@ -74,6 +74,7 @@ pub async fn access(
     permission: Permission,
     what: &str,
 ) -> Result<Tenant, ApiError> {
+    // `'business-' || id` is [`business_stream`], spelled in SQL so one round trip finds all three.
     let row: Option<(Uuid, Option<i64>, Option<i64>)> = sqlx::query_as(
         "select s.business_id, h.version, r.revision from business_slugs s \
          left join streams h on h.stream_id = 'business-' || s.business_id::text \
