@@ -52,6 +52,8 @@ struct Inner {
     catalogs: cache::VersionedCache<booking::BusinessCatalog>,
     /// What `assistant-request` answers from, by catalog revision.
     assistants: cache::VersionedCache<webhook::assistant::AssistantCatalog>,
+    /// Call states this process last wrote (the first guess of the next message of the call).
+    calls: webhook::lifecycle::CallCache,
     webhook: webhook::WebhookConfig,
     /// The subjects the relay publishes on (live feeds subscribe to them).
     bus: BusConfig,
@@ -77,6 +79,7 @@ impl AppState {
                 businesses: cache::VersionedCache::default(),
                 catalogs: cache::VersionedCache::default(),
                 assistants: cache::VersionedCache::default(),
+                calls: webhook::lifecycle::CallCache::default(),
                 webhook: webhook::WebhookConfig::from_env(),
                 bus,
                 closing: CancellationToken::new(),
@@ -106,6 +109,10 @@ impl AppState {
 
     pub fn assistants(&self) -> &cache::VersionedCache<webhook::assistant::AssistantCatalog> {
         &self.inner.assistants
+    }
+
+    pub fn calls(&self) -> &webhook::lifecycle::CallCache {
+        &self.inner.calls
     }
 
     pub fn webhook(&self) -> &webhook::WebhookConfig {

@@ -143,8 +143,14 @@ pub async fn record(
         }),
         other => other.clone(),
     };
-    for _ in 0..RETRIES {
-        let (call, version): (CallState, i64) = store.load(&stream).await?;
+    for attempt in 0..RETRIES {
+        // First from what this process last wrote (a call it has not seen is taken as new); the append's
+        // expected version refuses a stale guess, and every retry reads the stream.
+        let (call, version): (CallState, i64) = if attempt == 0 {
+            state.calls().get(&stream).unwrap_or_default()
+        } else {
+            store.load(&stream).await?
+        };
         let decided = domain::call::decide(&call, &start, &observation, now);
         if decided.is_empty() {
             return Ok(());
@@ -177,8 +183,21 @@ pub async fn record(
             )?);
         }
         match store.append_many(batches, None).await {
-            Ok(_) => return Ok(()),
-            Err(StoreError::Conflict { .. }) => {}
+            Ok(results) => {
+                let written = results.iter().find(|r| r.stream_id == stream);
+                match written {
+                    Some(r) if r.appended => {
+                        let after = decided.iter().fold(call, |call, keyed| {
+                            events::Aggregate::evolve(call, &keyed.event)
+                        });
+                        state.calls().put(&stream, after, r.version);
+                    }
+                    // Already stored (a redelivery): where the stream stands now is unknown here.
+                    _ => state.calls().forget(&stream),
+                }
+                return Ok(());
+            }
+            Err(StoreError::Conflict { .. }) => state.calls().forget(&stream),
             Err(err) => return Err(err),
         }
     }
@@ -218,4 +237,36 @@ fn usage_batch(
         ExpectedVersion::Any,
         vec![event],
     )))
+}
+
+/// The most call states remembered before the cache starts over (it is only a first guess).
+const CALL_CACHE_LIMIT: usize = 100_000;
+
+/// Each call's state and stream version as this process last wrote them: a message's first attempt decides
+/// on it instead of reading the call stream, and the append's expected version catches a stale entry (a
+/// message handled by another instance meanwhile), after which the stream is read.
+#[derive(Debug, Default)]
+pub struct CallCache {
+    calls: std::sync::Mutex<std::collections::HashMap<String, (CallState, i64)>>,
+}
+
+impl CallCache {
+    fn get(&self, stream: &str) -> Option<(CallState, i64)> {
+        self.calls.lock().ok()?.get(stream).cloned()
+    }
+
+    fn put(&self, stream: &str, call: CallState, version: i64) {
+        if let Ok(mut calls) = self.calls.lock() {
+            if calls.len() >= CALL_CACHE_LIMIT {
+                calls.clear();
+            }
+            calls.insert(stream.to_owned(), (call, version));
+        }
+    }
+
+    fn forget(&self, stream: &str) {
+        if let Ok(mut calls) = self.calls.lock() {
+            calls.remove(stream);
+        }
+    }
 }

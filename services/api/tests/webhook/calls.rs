@@ -468,3 +468,48 @@ async fn the_next_call_hears_a_changed_greeting_and_a_new_service(pool: PgPool) 
     names.sort_unstable();
     assert_eq!(names, ["Beard trim", "Haircut"], "{services}");
 }
+
+/// Each instance decides a call's next message on the state it last wrote; when another instance wrote to
+/// the call meanwhile, the stale guess is refused by the stream's version and the message is decided again
+/// on the stream — nothing lost, nothing twice.
+#[sqlx::test(migrator = "store::MIGRATOR")]
+async fn two_instances_taking_turns_on_one_call_record_every_message_once(pool: PgPool) {
+    use domain::call::Observation;
+
+    let world = World::new(pool).await;
+    let one = &world.app.state;
+    let other = api::AppState::new(world.app.store.clone(), None);
+    let business = one.resolve_number(super::PHONE_ID).await.unwrap().unwrap();
+    let id = "call-two-instances";
+    let message = vapi::message::parse(
+        json!({"message": {"type": "status-update", "call": call(id)}})
+            .to_string()
+            .as_bytes(),
+    )
+    .unwrap();
+    let line = |text: &str| Observation::Transcript {
+        role: "user".into(),
+        text: text.into(),
+    };
+    for (state, text) in [
+        (one, "first"),
+        (&other, "second"),
+        (one, "third"),
+        (&other, "fourth"),
+        (one, "third"),
+    ] {
+        api::webhook::lifecycle::record(state, &business, &message, &line(text))
+            .await
+            .unwrap();
+    }
+    assert_eq!(
+        world.event_types(&format!("call-{id}")).await,
+        [
+            "CallStarted",
+            "TranscriptRecorded",
+            "TranscriptRecorded",
+            "TranscriptRecorded",
+            "TranscriptRecorded"
+        ]
+    );
+}
