@@ -1,6 +1,8 @@
 //! Booking read models: `availability` (busy intervals per staff member, what the availability endpoint
 //! feeds the slot engine) and `appointments` (appointments and clients, for listing and finding a caller).
 
+use std::collections::HashMap;
+
 use events::booking::{BookingEvent, Placement};
 use events::client::{ClientEvent, normalize_phone};
 use futures::FutureExt;
@@ -43,66 +45,104 @@ impl Projector for Availability {
         conn: &'a mut PgConnection,
         event: &'a StoredEvent,
     ) -> BoxFuture<'a, Result<(), sqlx::Error>> {
-        async move {
-            let Some((id, booking)) = decode_booking(event) else {
-                return Ok(());
-            };
-            let tenant = booking.business_id();
-            match &booking {
-                BookingEvent::SlotHeld {
-                    placement,
-                    expires_at,
-                    ..
-                } => upsert_busy(conn, tenant, id, "hold", placement, Some(*expires_at)).await,
-                BookingEvent::AppointmentBooked { placement, .. } => {
-                    upsert_busy(conn, tenant, id, "appointment", placement, None).await
-                }
-                BookingEvent::AppointmentRescheduled { to, .. } => {
-                    upsert_busy(conn, tenant, id, "appointment", to, None).await
-                }
-                BookingEvent::HoldExpired { .. }
-                | BookingEvent::AppointmentCancelled { .. }
-                | BookingEvent::AppointmentCompleted { .. }
-                | BookingEvent::AppointmentNoShow { .. } => {
-                    sqlx::query("delete from availability_busy where booking_id = $1")
-                        .bind(id)
-                        .execute(conn)
-                        .await
-                        .map(drop)
-                }
-                BookingEvent::SlotRequested { .. } | BookingEvent::BookingRejected { .. } => Ok(()),
-            }
-        }
-        .boxed()
+        write_busy(conn, std::iter::once(event)).boxed()
+    }
+
+    fn apply_all<'a>(
+        &'a self,
+        conn: &'a mut PgConnection,
+        events: &'a [&'a StoredEvent],
+    ) -> BoxFuture<'a, Result<(), sqlx::Error>> {
+        write_busy(conn, events.iter().copied()).boxed()
     }
 }
 
-async fn upsert_busy(
-    conn: &mut PgConnection,
+/// One booking's row in `availability_busy`.
+struct BusyRow {
     tenant: Uuid,
-    booking_id: Uuid,
-    kind: &str,
-    placement: &Placement,
+    kind: &'static str,
+    placement: Placement,
     expires_at: Option<chrono::DateTime<chrono::Utc>>,
+}
+
+/// Every event sets a booking's row whole or removes it, so a batch is its last word per booking: one
+/// delete and one multi-row upsert, whatever the batch holds.
+async fn write_busy(
+    conn: &mut PgConnection,
+    events: impl Iterator<Item = &StoredEvent> + Send,
 ) -> Result<(), sqlx::Error> {
+    let mut last: HashMap<Uuid, Option<BusyRow>> = HashMap::new();
+    for event in events {
+        let Some((id, booking)) = decode_booking(event) else {
+            continue;
+        };
+        let tenant = booking.business_id();
+        let row = |kind, placement: &Placement, expires_at| BusyRow {
+            tenant,
+            kind,
+            placement: *placement,
+            expires_at,
+        };
+        match &booking {
+            BookingEvent::SlotHeld {
+                placement,
+                expires_at,
+                ..
+            } => {
+                last.insert(id, Some(row("hold", placement, Some(*expires_at))));
+            }
+            BookingEvent::AppointmentBooked { placement, .. } => {
+                last.insert(id, Some(row("appointment", placement, None)));
+            }
+            BookingEvent::AppointmentRescheduled { to, .. } => {
+                last.insert(id, Some(row("appointment", to, None)));
+            }
+            BookingEvent::HoldExpired { .. }
+            | BookingEvent::AppointmentCancelled { .. }
+            | BookingEvent::AppointmentCompleted { .. }
+            | BookingEvent::AppointmentNoShow { .. } => {
+                last.insert(id, None);
+            }
+            BookingEvent::SlotRequested { .. } | BookingEvent::BookingRejected { .. } => {}
+        }
+    }
+    let gone: Vec<Uuid> = last
+        .iter()
+        .filter_map(|(id, row)| row.is_none().then_some(*id))
+        .collect();
+    if !gone.is_empty() {
+        sqlx::query("delete from availability_busy where booking_id = any($1)")
+            .bind(&gone)
+            .execute(&mut *conn)
+            .await?;
+    }
+    let rows: Vec<(Uuid, BusyRow)> = last
+        .into_iter()
+        .filter_map(|(id, row)| Some((id, row?)))
+        .collect();
+    if rows.is_empty() {
+        return Ok(());
+    }
+    let column = |f: fn(&(Uuid, BusyRow)) -> i32| rows.iter().map(f).collect::<Vec<i32>>();
     sqlx::query(
         "insert into availability_busy (tenant_id, booking_id, staff_id, kind, starts_at, ends_at, \
            buffer_before_minutes, buffer_after_minutes, expires_at) \
-         values ($1, $2, $3, $4, $5, $6, $7, $8, $9) \
+         select * from unnest($1::uuid[], $2::uuid[], $3::uuid[], $4::text[], $5::timestamptz[], \
+           $6::timestamptz[], $7::int[], $8::int[], $9::timestamptz[]) \
          on conflict (booking_id) do update set staff_id = excluded.staff_id, kind = excluded.kind, \
            starts_at = excluded.starts_at, ends_at = excluded.ends_at, \
            buffer_before_minutes = excluded.buffer_before_minutes, \
            buffer_after_minutes = excluded.buffer_after_minutes, expires_at = excluded.expires_at",
     )
-    .bind(tenant)
-    .bind(booking_id)
-    .bind(placement.staff_id)
-    .bind(kind)
-    .bind(placement.start)
-    .bind(placement.end)
-    .bind(minutes(placement.buffer_before_minutes))
-    .bind(minutes(placement.buffer_after_minutes))
-    .bind(expires_at)
+    .bind(rows.iter().map(|(_, r)| r.tenant).collect::<Vec<_>>())
+    .bind(rows.iter().map(|(id, _)| *id).collect::<Vec<_>>())
+    .bind(rows.iter().map(|(_, r)| r.placement.staff_id).collect::<Vec<_>>())
+    .bind(rows.iter().map(|(_, r)| r.kind).collect::<Vec<_>>())
+    .bind(rows.iter().map(|(_, r)| r.placement.start).collect::<Vec<_>>())
+    .bind(rows.iter().map(|(_, r)| r.placement.end).collect::<Vec<_>>())
+    .bind(column(|(_, r)| minutes(r.placement.buffer_before_minutes)))
+    .bind(column(|(_, r)| minutes(r.placement.buffer_after_minutes)))
+    .bind(rows.iter().map(|(_, r)| r.expires_at).collect::<Vec<_>>())
     .execute(conn)
     .await
     .map(drop)
