@@ -41,8 +41,9 @@ impl Projector for Catalog {
     ) -> BoxFuture<'a, Result<(), sqlx::Error>> {
         async move {
             let decode_err = |e: serde_json::Error| sqlx::Error::Decode(Box::new(e));
+            let kind = events::stream::kind_of(&event.stream_id);
             let catalog_event = matches!(
-                events::stream::kind_of(&event.stream_id),
+                kind,
                 events::StreamKind::Business
                     | events::StreamKind::Service
                     | events::StreamKind::Staff
@@ -51,7 +52,7 @@ impl Projector for Catalog {
             if catalog_event && let Some(tenant) = event.tenant_id {
                 bump_revision(conn, tenant).await?;
             }
-            match events::stream::kind_of(&event.stream_id) {
+            match kind {
                 events::StreamKind::Business => {
                     let e = events::aggregate::decode_tagged(&event.event_type, &event.data)
                         .map_err(decode_err)?;
@@ -81,7 +82,10 @@ impl Projector for Catalog {
 
 /// Counts one more catalog change of `tenant` (`catalog_revisions`), in the transaction that makes it: the
 /// API's catalog cache compares this number to the one it loaded at.
-async fn bump_revision(conn: &mut PgConnection, tenant: uuid::Uuid) -> Result<(), sqlx::Error> {
+pub(super) async fn bump_revision(
+    conn: &mut PgConnection,
+    tenant: uuid::Uuid,
+) -> Result<(), sqlx::Error> {
     sqlx::query(
         "insert into catalog_revisions (tenant_id, revision) values ($1, 1) \
          on conflict (tenant_id) do update set revision = catalog_revisions.revision + 1",

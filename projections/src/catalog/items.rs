@@ -201,14 +201,15 @@ pub(super) async fn number(
                 "suspended"
             };
             // The business losing the number: its catalog changes too (the event may carry no tenant).
-            sqlx::query(
-                "insert into catalog_revisions (tenant_id, revision) \
-                 select tenant_id, 1 from catalog_businesses where phone_number = $1 \
-                 on conflict (tenant_id) do update set revision = catalog_revisions.revision + 1",
+            let holder: Option<uuid::Uuid> = sqlx::query_scalar(
+                "select tenant_id from catalog_businesses where phone_number = $1",
             )
             .bind(number)
-            .execute(&mut *conn)
+            .fetch_optional(&mut *conn)
             .await?;
+            if let Some(tenant) = holder {
+                super::bump_revision(conn, tenant).await?;
+            }
             sqlx::query(
                 "update catalog_businesses set phone_number = null, provider_phone_number_id = null, \
                    updated_at = $2 where phone_number = $1",

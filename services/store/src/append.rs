@@ -144,7 +144,11 @@ impl EventStore {
         let mut results = Vec::with_capacity(batches.len());
         let mut heads = Vec::with_capacity(batches.len());
         for (i, batch) in batches.iter().enumerate() {
-            match append_stream(&mut tx, self.identity.epoch, batch, recorded_at, i == 0).await? {
+            let at = Place {
+                first_in_tx: i == 0,
+                known_to_exist: self.knows_stream(&batch.stream_id),
+            };
+            match append_stream(&mut tx, self.identity.epoch, batch, recorded_at, at).await? {
                 Some((result, head)) => {
                     heads.push((result.stream_id.clone(), result.version, head));
                     results.push(result);
@@ -240,6 +244,13 @@ impl EventStore {
         }
     }
 
+    /// Whether this process has written `stream_id` (its head is remembered): such a stream exists.
+    fn knows_stream(&self, stream_id: &str) -> bool {
+        self.heads
+            .lock()
+            .is_ok_and(|heads| heads.contains_key(stream_id))
+    }
+
     pub(crate) fn remember_head(&self, stream_id: String, version: i64, head: Vec<u8>) {
         if let Ok(mut heads) = self.heads.lock() {
             if heads.len() >= HEAD_CACHE_LIMIT {
@@ -306,30 +317,37 @@ async fn append_stream(
     epoch: i32,
     batch: &StreamAppend,
     recorded_at: DateTime<Utc>,
-    first_in_tx: bool,
+    at: Place,
 ) -> Result<Option<(AppendResult, Vec<u8>)>, StoreError> {
-    // A stream that must be new — or an `Any` stream after the transaction's first, which often is (a new
-    // client's) — is first tried as new: one statement. A new stream has no earlier version another
-    // transaction could have written, so the feed-order check below has nothing to check, and as the first
-    // statement after BEGIN it is trivially the first write.
+    let Place {
+        first_in_tx,
+        known_to_exist,
+    } = at;
+    let appended = |(version, head)| {
+        Some((
+            AppendResult {
+                stream_id: batch.stream_id.clone(),
+                version,
+                appended: true,
+            },
+            head,
+        ))
+    };
+    // A stream that must be new — or an `Any` stream after the transaction's first that this process has
+    // not written, which often is new (a new client's) — is first tried as new: one statement. A new stream
+    // has no earlier version another transaction could have written, so the feed-order check below has
+    // nothing to check, and as the first statement after BEGIN it is trivially the first write.
     let must_be_new = matches!(
         batch.expected,
         ExpectedVersion::NoStream | ExpectedVersion::Exact(0)
     );
-    if must_be_new || (batch.expected == ExpectedVersion::Any && !first_in_tx) {
+    if must_be_new || (batch.expected == ExpectedVersion::Any && !first_in_tx && !known_to_exist) {
         let moved = cas_and_insert(&mut *tx, epoch, batch, 0, &GENESIS, recorded_at).await?;
         if first_in_tx && !moved.first_write {
             return Err(not_first_write());
         }
-        if let Some((version, head)) = moved.to {
-            return Ok(Some((
-                AppendResult {
-                    stream_id: batch.stream_id.clone(),
-                    version,
-                    appended: true,
-                },
-                head,
-            )));
+        if let Some(to) = moved.to {
+            return Ok(appended(to));
         }
         if must_be_new {
             let actual: Option<i64> =
@@ -390,11 +408,11 @@ async fn append_stream(
         expected: batch.expected.to_string(),
         actual: current,
     };
-    match (batch.expected, current) {
-        (ExpectedVersion::NoStream | ExpectedVersion::Exact(0), Some(_)) => return Err(conflict()),
-        (ExpectedVersion::Exact(v), Some(actual)) if v != actual => return Err(conflict()),
-        (ExpectedVersion::Exact(v), None) if v != 0 => return Err(conflict()),
-        _ => {}
+    // Only `Exact(v > 0)` and `Any` get here (a stream that must be new was settled above).
+    if let ExpectedVersion::Exact(v) = batch.expected
+        && current != Some(v)
+    {
+        return Err(conflict());
     }
     let base = current.unwrap_or(0);
     let prev: Vec<u8> = head
@@ -404,19 +422,21 @@ async fn append_stream(
         .await?
         .to
     {
-        Some((version, head)) => Ok(Some((
-            AppendResult {
-                stream_id: batch.stream_id.clone(),
-                version,
-                appended: true,
-            },
-            head,
-        ))),
+        Some(to) => Ok(appended(to)),
         None => match batch.expected {
             ExpectedVersion::Any => Ok(None),
             _ => Err(conflict()),
         },
     }
+}
+
+/// Where a stream's append stands in its transaction.
+#[derive(Debug, Clone, Copy)]
+struct Place {
+    /// The transaction's first stream: its compare-and-set must be the transaction's first write.
+    first_in_tx: bool,
+    /// This process has written the stream, so it exists (no point trying it as new).
+    known_to_exist: bool,
 }
 
 fn not_first_write() -> StoreError {
@@ -623,7 +643,11 @@ mod tests {
             ExpectedVersion::NoStream,
             vec![NewEvent::raw("T", json!({}))],
         );
-        let err = append_stream(&mut tx, 0, &batch, chrono::DateTime::UNIX_EPOCH, true)
+        let first = Place {
+            first_in_tx: true,
+            known_to_exist: false,
+        };
+        let err = append_stream(&mut tx, 0, &batch, chrono::DateTime::UNIX_EPOCH, first)
             .await
             .unwrap_err();
         assert!(matches!(err, StoreError::Invariant(_)), "{err}");

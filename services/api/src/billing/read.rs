@@ -10,7 +10,7 @@ use sqlx::{PgConnection, PgPool, Row};
 use uuid::Uuid;
 
 use super::replay::Issued;
-use crate::tenancy::read::{platform_context, tenant_context};
+use crate::tenancy::read::{platform_context, tenant_tx};
 
 /// One business as the billing projection holds it.
 #[derive(Debug, Clone, Default)]
@@ -22,8 +22,7 @@ pub struct ProjectedAccount {
 
 /// The projected account of `tenant` (`None` if the projection has not seen it).
 pub async fn account(pool: &PgPool, tenant: Uuid) -> Result<Option<ProjectedAccount>, sqlx::Error> {
-    let mut tx = pool.begin().await?;
-    tenant_context(&mut tx, tenant).await?;
+    let mut tx = tenant_tx(pool, tenant).await?;
     let mut all = load(&mut tx, Some(tenant)).await?;
     tx.commit().await?;
     Ok(all.remove(&tenant))

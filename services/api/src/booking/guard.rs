@@ -176,31 +176,15 @@ impl GuardWrite {
         if self.insert.is_none() && self.idempotency.is_none() {
             return Ok(());
         }
-        let lock_keys = self.insert.as_ref().map_or_else(Vec::new, |row| {
-            let (from, to) = row.during();
+        let row = self.insert.as_ref();
+        let during = row.map(Allocation::during);
+        let lock_keys = row.zip(during).map_or_else(Vec::new, |(row, (from, to))| {
             resource_day_keys(self.tenant, row.resource_id, from, to)
         });
-        let (during, kind, start, end, before, after, resource, booking, expires) =
-            match &self.insert {
-                Some(row) => {
-                    let (from, to) = row.during();
-                    (
-                        Some(PgRange::from(from..to)),
-                        Some(row.kind.as_str()),
-                        Some(row.placement.start),
-                        Some(row.placement.end),
-                        Some(minutes(row.placement.buffer_before_minutes)),
-                        Some(minutes(row.placement.buffer_after_minutes)),
-                        Some(row.resource_id),
-                        Some(row.booking_id),
-                        row.expires_at,
-                    )
-                }
-                None => (None, None, None, None, None, None, None, None, None),
-            };
         let record = self.idempotency.as_ref();
         // `locked` takes every day's lock before the allocation insert can run (the insert reads its
-        // row), so overlapping inserts take turns as `resource_day_keys` describes.
+        // row), so overlapping inserts take turns as `resource_day_keys` describes. Data-modifying `with`
+        // parts always run to completion, so the statement selects nothing of its own.
         sqlx::query(
             "with locked as ( \
                select count(pg_advisory_xact_lock(hashtextextended(k, 0))) as n \
@@ -208,26 +192,24 @@ impl GuardWrite {
              allocation as ( \
                insert into allocations (tenant_id, resource_id, booking_id, kind, starts_at, ends_at, \
                  buffer_before_minutes, buffer_after_minutes, during, expires_at) \
-               select $2, $3, $4, $5, $6, $7, $8, $9, $10, $11 from locked where $5::text is not null \
-               returning 1), \
+               select $2, $3, $4, $5, $6, $7, $8, $9, $10, $11 from locked where $5::text is not null), \
              remembered as ( \
                insert into idempotency_keys (tenant_id, key, request_hash, status_code, response, \
                  booking_id, created_at) \
-               select $2, $12, $13, $14, $15, $16, $17 from locked where $12::text is not null \
-               returning 1) \
-             select (select count(*) from allocation) + (select count(*) from remembered)",
+               select $2, $12, $13, $14, $15, $16, $17 from locked where $12::text is not null) \
+             select 1",
         )
         .bind(&lock_keys)
         .bind(self.tenant)
-        .bind(resource)
-        .bind(booking)
-        .bind(kind)
-        .bind(start)
-        .bind(end)
-        .bind(before)
-        .bind(after)
-        .bind(during)
-        .bind(expires)
+        .bind(row.map(|r| r.resource_id))
+        .bind(row.map(|r| r.booking_id))
+        .bind(row.map(|r| r.kind.as_str()))
+        .bind(row.map(|r| r.placement.start))
+        .bind(row.map(|r| r.placement.end))
+        .bind(row.map(|r| minutes(r.placement.buffer_before_minutes)))
+        .bind(row.map(|r| minutes(r.placement.buffer_after_minutes)))
+        .bind(during.map(|(from, to)| PgRange::from(from..to)))
+        .bind(row.and_then(|r| r.expires_at))
         .bind(record.map(|r| r.key.as_str()))
         .bind(record.map(|r| r.request_hash.as_slice()))
         .bind(record.map(|r| i32::from(r.status)))

@@ -200,8 +200,7 @@ pub async fn dashboard(
     let (from, to) = resolve_range(&range, today)?;
     let currency = tenant.business.profile.currency.clone();
 
-    let mut tx = state.store().pool().begin().await?;
-    read::tenant_context(&mut tx, tenant.business_id).await?;
+    let mut tx = read::tenant_tx(state.store().pool(), tenant.business_id).await?;
     let rows = sqlx::query(
         "select day, calls, answered, timed_calls, duration_ms, tool_calls, availability_checks, \
            bookings, cancellations, voice_minutes, revenue_minor \

@@ -85,10 +85,7 @@ pub async fn access(
     .fetch_optional(state.store().pool())
     .await?;
     let (business_id, version, revision) = row.ok_or_else(|| ApiError::not_found("business"))?;
-    let heads = Heads {
-        version: version.unwrap_or(0),
-        catalog_revision: revision.unwrap_or(0),
-    };
+    let heads = Heads::found(version, revision);
     admit(state, user, business_id, heads, permission, what).await
 }
 
@@ -108,11 +105,15 @@ pub async fn access_by_id(
     .bind(business_id)
     .fetch_one(state.store().pool())
     .await?;
-    let heads = Heads {
-        version: version.unwrap_or(0),
-        catalog_revision: revision.unwrap_or(0),
-    };
-    admit(state, user, business_id, heads, permission, what).await
+    admit(
+        state,
+        user,
+        business_id,
+        Heads::found(version, revision),
+        permission,
+        what,
+    )
+    .await
 }
 
 /// The versions a request found a business at.
@@ -121,6 +122,16 @@ struct Heads {
     version: i64,
     /// Of its catalog read model (`catalog_revisions`; 0 before the projector saw it).
     catalog_revision: i64,
+}
+
+impl Heads {
+    /// From the query's columns: a missing stream or revision row counts as 0.
+    fn found(version: Option<i64>, revision: Option<i64>) -> Self {
+        Self {
+            version: version.unwrap_or(0),
+            catalog_revision: revision.unwrap_or(0),
+        }
+    }
 }
 
 async fn admit(

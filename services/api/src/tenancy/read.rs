@@ -10,45 +10,39 @@ use domain::catalog::{format_minor, overrides_from_spec, weekly_from_spec};
 use domain::scheduling::{DateOverrides, WeeklyHours};
 use events::catalog::{Intervals, WeeklySpec};
 use serde::Serialize;
+use sqlx::Executor as _;
 use sqlx::types::Json;
 use sqlx::{PgConnection, PgPool, Postgres, Transaction};
 use uuid::Uuid;
 
+/// The statements that enter a row-level-security context for the rest of the transaction: the reader
+/// role and `va.tenant_id` (a tenant's id, or `*` for the platform). Sent as one simple query; the value is
+/// a formatted UUID or `*`, nothing a caller could inject into.
+fn context_sql(tenant_id: &str) -> String {
+    format!("set local role va_reader; select set_config('va.tenant_id', '{tenant_id}', true)")
+}
+
 /// Enters tenant `tenant`'s row-level-security context for the rest of the transaction.
 pub async fn tenant_context(conn: &mut PgConnection, tenant: Uuid) -> Result<(), sqlx::Error> {
-    sqlx::query("set local role va_reader")
-        .execute(&mut *conn)
-        .await?;
-    sqlx::query("select set_config('va.tenant_id', $1, true)")
-        .bind(tenant.to_string())
-        .execute(&mut *conn)
-        .await?;
-    Ok(())
+    conn.execute(context_sql(&tenant.to_string()).as_str())
+        .await
+        .map(drop)
 }
 
 /// The platform context (`va.tenant_id = '*'`): for queries that are about the platform, not one tenant
 /// (the available number pool, a user's own memberships, the number directory).
 pub async fn platform_context(conn: &mut PgConnection) -> Result<(), sqlx::Error> {
-    sqlx::query("set local role va_reader")
-        .execute(&mut *conn)
-        .await?;
-    sqlx::query("select set_config('va.tenant_id', '*', true)")
-        .execute(&mut *conn)
-        .await?;
-    Ok(())
+    conn.execute(context_sql("*").as_str()).await.map(drop)
 }
 
 /// A transaction in tenant `tenant`'s row-level-security context ([`tenant_context`]), begun in one round
-/// trip: `BEGIN`, the role and the setting go as one simple query (the id is a formatted UUID, nothing a
-/// caller could inject into).
+/// trip: `BEGIN` goes with the context's statements.
 pub async fn tenant_tx(
     pool: &PgPool,
     tenant: Uuid,
 ) -> Result<Transaction<'static, Postgres>, sqlx::Error> {
-    pool.begin_with(format!(
-        "begin; set local role va_reader; select set_config('va.tenant_id', '{tenant}', true)"
-    ))
-    .await
+    pool.begin_with(format!("begin; {}", context_sql(&tenant.to_string())))
+        .await
 }
 
 /// The business id a slug names (write-side guard table: consistent immediately after registration).

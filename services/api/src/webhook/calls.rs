@@ -62,8 +62,7 @@ async fn list(
     Query(range): Query<Range>,
 ) -> Result<Json<Value>, ApiError> {
     let tenant = access(&state, &user, &slug, Permission::View, "calls").await?;
-    let mut tx = state.store().pool().begin().await?;
-    read::tenant_context(&mut tx, tenant.business_id).await?;
+    let mut tx = read::tenant_tx(state.store().pool(), tenant.business_id).await?;
     let rows = sqlx::query(&format!(
         "select {SUMMARY} from call_log where tenant_id = $1 \
            and ($2::timestamptz is null or first_seen_at >= $2) and ($3::timestamptz is null or first_seen_at < $3) \
@@ -106,8 +105,7 @@ async fn detail(
         .await
         .map_err(|_| not_found())?;
 
-    let mut tx = pool.begin().await?;
-    read::tenant_context(&mut tx, tenant_id).await?;
+    let mut tx = read::tenant_tx(pool, tenant_id).await?;
     let row = sqlx::query(&format!("select {SUMMARY}, summary, transcript, recording_url, phone_number_id from call_log where call_id = $1"))
         .bind(&id)
         .fetch_one(&mut *tx)
