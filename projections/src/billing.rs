@@ -3,7 +3,11 @@
 //! with the same pure function (`domain::billing::invoice`) that the finance replay uses on raw events, so
 //! `voiceappoint billing reconcile` can compare the two.
 
+use std::collections::BTreeMap;
+
+use chrono::NaiveDate;
 use domain::billing::billable_units;
+use events::StreamKind;
 use events::billing::InvoiceEvent;
 use events::call::UsageEvent;
 use events::catalog::{BusinessEvent, NumberEvent};
@@ -11,6 +15,7 @@ use futures::FutureExt;
 use futures::future::BoxFuture;
 use sqlx::PgConnection;
 use store::StoredEvent;
+use uuid::Uuid;
 
 use crate::Projector;
 
@@ -32,38 +37,142 @@ impl Projector for Billing {
         ]
     }
 
+    fn kinds(&self) -> Option<&'static [StreamKind]> {
+        Some(&[
+            StreamKind::Business,
+            StreamKind::Number,
+            StreamKind::Usage,
+            StreamKind::Invoice,
+        ])
+    }
+
     fn apply<'a>(
         &'a self,
         conn: &'a mut PgConnection,
         event: &'a StoredEvent,
     ) -> BoxFuture<'a, Result<(), sqlx::Error>> {
-        async move {
-            match event.event_type.as_str() {
-                "BusinessRegistered" | "PlanAssigned" => {
-                    if let Some(business) = decode::<BusinessEvent>(event) {
-                        business_event(conn, event, &business).await?;
-                    }
+        apply_events(conn, std::iter::once(event)).boxed()
+    }
+
+    fn apply_all<'a>(
+        &'a self,
+        conn: &'a mut PgConnection,
+        events: &'a [&'a StoredEvent],
+    ) -> BoxFuture<'a, Result<(), sqlx::Error>> {
+        apply_events(conn, events.iter().copied()).boxed()
+    }
+}
+
+/// Applies events in order; usage only adds to daily sums that nothing here reads back, so a batch's usage
+/// is summed in memory and written with one statement at its end.
+async fn apply_events(
+    conn: &mut PgConnection,
+    events: impl Iterator<Item = &StoredEvent> + Send,
+) -> Result<(), sqlx::Error> {
+    let mut usage = UsageSums::default();
+    for event in events {
+        match event.event_type.as_str() {
+            "BusinessRegistered" | "PlanAssigned" => {
+                if let Some(business) = decode::<BusinessEvent>(event) {
+                    business_event(conn, event, &business).await?;
                 }
-                "NumberAssigned" | "NumberReleased" | "NumberSuspended" => {
-                    if let Some(number) = decode::<NumberEvent>(event) {
-                        number_event(conn, event, &number).await?;
-                    }
-                }
-                "UsageRecorded" => {
-                    if let Some(usage) = decode::<UsageEvent>(event) {
-                        usage_event(conn, &usage).await?;
-                    }
-                }
-                "InvoiceIssued" => {
-                    if let Some(invoice) = decode::<InvoiceEvent>(event) {
-                        invoice_event(conn, &invoice).await?;
-                    }
-                }
-                _ => {}
             }
-            Ok(())
+            "NumberAssigned" | "NumberReleased" | "NumberSuspended" => {
+                if let Some(number) = decode::<NumberEvent>(event) {
+                    number_event(conn, event, &number).await?;
+                }
+            }
+            "UsageRecorded" => {
+                if let Some(recorded) = decode::<UsageEvent>(event) {
+                    usage.add(&recorded);
+                }
+            }
+            "InvoiceIssued" => {
+                if let Some(invoice) = decode::<InvoiceEvent>(event) {
+                    invoice_event(conn, &invoice).await?;
+                }
+            }
+            _ => {}
         }
-        .boxed()
+    }
+    usage.flush(conn).await
+}
+
+/// What a batch's usage adds to `billing_usage_daily`, per business, UTC day and kind.
+#[derive(Debug, Default)]
+struct UsageSums(BTreeMap<(Uuid, NaiveDate, String), UsageSum>);
+
+/// Events, quantity, billable units and provider cost, summed.
+#[derive(Debug, Default, Clone, Copy)]
+struct UsageSum {
+    events: i64,
+    quantity: i64,
+    billable_units: i64,
+    provider_cost_micros: i64,
+}
+
+impl UsageSums {
+    fn add(&mut self, event: &UsageEvent) {
+        let UsageEvent::UsageRecorded {
+            business_id,
+            kind,
+            quantity,
+            provider_cost_micros,
+            usage_at,
+            ..
+        } = event;
+        let sum = self
+            .0
+            .entry((*business_id, usage_at.date_naive(), kind.clone()))
+            .or_default();
+        sum.events += 1;
+        sum.quantity += quantity;
+        sum.billable_units += billable_units(kind, *quantity);
+        sum.provider_cost_micros += provider_cost_micros;
+    }
+
+    async fn flush(self, conn: &mut PgConnection) -> Result<(), sqlx::Error> {
+        if self.0.is_empty() {
+            return Ok(());
+        }
+        let mut keys = (Vec::new(), Vec::new(), Vec::new());
+        let mut sums: [Vec<i64>; 4] = Default::default();
+        for ((tenant, day, kind), sum) in self.0 {
+            keys.0.push(tenant);
+            keys.1.push(day);
+            keys.2.push(kind);
+            let values = [
+                sum.events,
+                sum.quantity,
+                sum.billable_units,
+                sum.provider_cost_micros,
+            ];
+            for (column, value) in sums.iter_mut().zip(values) {
+                column.push(value);
+            }
+        }
+        let [events, quantity, units, cost] = sums;
+        sqlx::query(
+            "insert into billing_usage_daily as u \
+               (tenant_id, day, kind, events, quantity, billable_units, provider_cost_micros) \
+             select * from unnest($1::uuid[], $2::date[], $3::text[], $4::bigint[], $5::bigint[], \
+               $6::bigint[], $7::bigint[]) \
+             on conflict (tenant_id, day, kind) do update set \
+               events = u.events + excluded.events, \
+               quantity = u.quantity + excluded.quantity, \
+               billable_units = u.billable_units + excluded.billable_units, \
+               provider_cost_micros = u.provider_cost_micros + excluded.provider_cost_micros",
+        )
+        .bind(keys.0)
+        .bind(keys.1)
+        .bind(keys.2)
+        .bind(events)
+        .bind(quantity)
+        .bind(units)
+        .bind(cost)
+        .execute(conn)
+        .await
+        .map(drop)
     }
 }
 
@@ -161,36 +270,6 @@ async fn number_event(
         .bind(at.date_naive())
         .execute(conn)
         .await?;
-    Ok(())
-}
-
-async fn usage_event(conn: &mut PgConnection, event: &UsageEvent) -> Result<(), sqlx::Error> {
-    let UsageEvent::UsageRecorded {
-        business_id,
-        kind,
-        quantity,
-        provider_cost_micros,
-        usage_at,
-        ..
-    } = event;
-    sqlx::query(
-        "insert into billing_usage_daily \
-           (tenant_id, day, kind, events, quantity, billable_units, provider_cost_micros) \
-         values ($1, $2, $3, 1, $4, $5, $6) \
-         on conflict (tenant_id, day, kind) do update set \
-           events = billing_usage_daily.events + 1, \
-           quantity = billing_usage_daily.quantity + excluded.quantity, \
-           billable_units = billing_usage_daily.billable_units + excluded.billable_units, \
-           provider_cost_micros = billing_usage_daily.provider_cost_micros + excluded.provider_cost_micros",
-    )
-    .bind(business_id)
-    .bind(usage_at.date_naive())
-    .bind(kind)
-    .bind(quantity)
-    .bind(billable_units(kind, *quantity))
-    .bind(provider_cost_micros)
-    .execute(conn)
-    .await?;
     Ok(())
 }
 

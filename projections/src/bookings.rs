@@ -3,6 +3,9 @@
 
 use std::collections::HashMap;
 
+use chrono::{DateTime, Utc};
+
+use events::StreamKind;
 use events::booking::{BookingEvent, Placement};
 use events::client::{ClientEvent, normalize_phone};
 use futures::FutureExt;
@@ -38,6 +41,10 @@ impl Projector for Availability {
 
     fn tables(&self) -> &'static [&'static str] {
         &["availability_busy"]
+    }
+
+    fn kinds(&self) -> Option<&'static [StreamKind]> {
+        Some(&[StreamKind::Booking])
     }
 
     fn apply<'a>(
@@ -160,98 +167,176 @@ impl Projector for Appointments {
         &["appointments", "clients"]
     }
 
+    fn kinds(&self) -> Option<&'static [StreamKind]> {
+        Some(&[StreamKind::Booking, StreamKind::Client])
+    }
+
     fn apply<'a>(
         &'a self,
         conn: &'a mut PgConnection,
         event: &'a StoredEvent,
     ) -> BoxFuture<'a, Result<(), sqlx::Error>> {
-        async move {
-            if event.stream_id.starts_with("client-") {
-                return apply_client(conn, event).await;
-            }
-            let Some((id, booking)) = decode_booking(event) else {
-                return Ok(());
-            };
-            let at = event.recorded_at;
-            match &booking {
-                BookingEvent::AppointmentBooked {
-                    business_id,
-                    service_id,
-                    placement,
-                    client_id,
-                    notes,
-                    ..
-                } => sqlx::query(
-                    "insert into appointments (tenant_id, booking_id, service_id, staff_id, client_id, \
-                       status, starts_at, ends_at, notes, booked_at, updated_at) \
-                     values ($1, $2, $3, $4, $5, 'booked', $6, $7, $8, $9, $9) \
-                     on conflict (booking_id) do update set status = 'booked', \
-                       staff_id = excluded.staff_id, starts_at = excluded.starts_at, \
-                       ends_at = excluded.ends_at, client_id = excluded.client_id, \
-                       notes = excluded.notes, updated_at = excluded.updated_at",
-                )
-                .bind(business_id)
-                .bind(id)
-                .bind(service_id)
-                .bind(placement.staff_id)
-                .bind(client_id)
-                .bind(placement.start)
-                .bind(placement.end)
-                .bind(notes)
-                .bind(at)
-                .execute(conn)
-                .await
-                .map(drop),
-                BookingEvent::AppointmentRescheduled { to, .. } => sqlx::query(
-                    "update appointments set staff_id = $2, starts_at = $3, ends_at = $4, \
-                       updated_at = $5 where booking_id = $1",
-                )
-                .bind(id)
-                .bind(to.staff_id)
-                .bind(to.start)
-                .bind(to.end)
-                .bind(at)
-                .execute(conn)
-                .await
-                .map(drop),
-                BookingEvent::AppointmentCancelled { .. } => set_status(conn, id, "cancelled", at).await,
-                BookingEvent::AppointmentCompleted { .. } => set_status(conn, id, "completed", at).await,
-                BookingEvent::AppointmentNoShow { .. } => set_status(conn, id, "no_show", at).await,
-                _ => Ok(()),
-            }
-        }
-        .boxed()
+        write_appointments(conn, std::iter::once(event)).boxed()
+    }
+
+    fn apply_all<'a>(
+        &'a self,
+        conn: &'a mut PgConnection,
+        events: &'a [&'a StoredEvent],
+    ) -> BoxFuture<'a, Result<(), sqlx::Error>> {
+        write_appointments(conn, events.iter().copied()).boxed()
     }
 }
 
-async fn set_status(
-    conn: &mut PgConnection,
-    booking_id: Uuid,
-    status: &str,
-    at: chrono::DateTime<chrono::Utc>,
-) -> Result<(), sqlx::Error> {
-    sqlx::query("update appointments set status = $2, updated_at = $3 where booking_id = $1")
-        .bind(booking_id)
-        .bind(status)
-        .bind(at)
-        .execute(conn)
-        .await
-        .map(drop)
+/// An `appointments` row as `AppointmentBooked` writes it.
+struct BookedRow {
+    tenant: Uuid,
+    booking: Uuid,
+    service: Uuid,
+    client: Option<Uuid>,
+    placement: Placement,
+    notes: Option<String>,
+    at: DateTime<Utc>,
 }
 
-async fn apply_client(conn: &mut PgConnection, event: &StoredEvent) -> Result<(), sqlx::Error> {
-    let Some(client_id) = event
-        .stream_id
-        .strip_prefix("client-")
-        .and_then(|id| id.parse::<Uuid>().ok())
-    else {
+/// A `clients` row as a client event writes it (whole).
+struct ClientRow {
+    tenant: Uuid,
+    client: Uuid,
+    name: String,
+    phone: Option<String>,
+    email: Option<String>,
+    at: DateTime<Utc>,
+}
+
+/// Upserts waiting to be written: bookings and client details, each written whole, so consecutive ones
+/// go in one multi-row statement. An event that changes an appointment row in place (reschedule, status)
+/// first writes the waiting bookings, and a second upsert of the same row first writes the first, so the
+/// statements run in the events' order wherever they touch the same row.
+#[derive(Default)]
+struct Upserts {
+    booked: Vec<BookedRow>,
+    clients: Vec<ClientRow>,
+}
+
+async fn write_appointments(
+    conn: &mut PgConnection,
+    events: impl Iterator<Item = &StoredEvent> + Send,
+) -> Result<(), sqlx::Error> {
+    let mut waiting = Upserts::default();
+    for event in events {
+        if event.stream_id.starts_with("client-") {
+            if let Some(row) = client_row(event) {
+                if waiting.clients.iter().any(|c| c.client == row.client) {
+                    upsert_clients(conn, &mut waiting.clients).await?;
+                }
+                waiting.clients.push(row);
+            }
+            continue;
+        }
+        let Some((id, booking)) = decode_booking(event) else {
+            continue;
+        };
+        let at = event.recorded_at;
+        if let BookingEvent::AppointmentBooked {
+            business_id,
+            service_id,
+            placement,
+            client_id,
+            notes,
+            ..
+        } = booking
+        {
+            if waiting.booked.iter().any(|b| b.booking == id) {
+                upsert_booked(conn, &mut waiting.booked).await?;
+            }
+            waiting.booked.push(BookedRow {
+                tenant: business_id,
+                booking: id,
+                service: service_id,
+                client: client_id,
+                placement,
+                notes,
+                at,
+            });
+            continue;
+        }
+        let status = match &booking {
+            BookingEvent::AppointmentCancelled { .. } => "cancelled",
+            BookingEvent::AppointmentCompleted { .. } => "completed",
+            BookingEvent::AppointmentNoShow { .. } => "no_show",
+            BookingEvent::AppointmentRescheduled { .. } => "booked",
+            _ => continue,
+        };
+        upsert_booked(conn, &mut waiting.booked).await?;
+        if let BookingEvent::AppointmentRescheduled { to, .. } = &booking {
+            sqlx::query(
+                "update appointments set staff_id = $2, starts_at = $3, ends_at = $4, \
+                   updated_at = $5 where booking_id = $1",
+            )
+            .bind(id)
+            .bind(to.staff_id)
+            .bind(to.start)
+            .bind(to.end)
+            .bind(at)
+            .execute(&mut *conn)
+            .await?;
+        } else {
+            sqlx::query(
+                "update appointments set status = $2, updated_at = $3 where booking_id = $1",
+            )
+            .bind(id)
+            .bind(status)
+            .bind(at)
+            .execute(&mut *conn)
+            .await?;
+        }
+    }
+    upsert_booked(conn, &mut waiting.booked).await?;
+    upsert_clients(conn, &mut waiting.clients).await
+}
+
+/// Writes (and empties) the waiting bookings with one statement.
+async fn upsert_booked(
+    conn: &mut PgConnection,
+    rows: &mut Vec<BookedRow>,
+) -> Result<(), sqlx::Error> {
+    if rows.is_empty() {
         return Ok(());
-    };
-    let Ok(client) =
-        events::aggregate::decode_tagged::<ClientEvent>(&event.event_type, &event.data)
-    else {
-        return Ok(());
-    };
+    }
+    sqlx::query(
+        "insert into appointments (tenant_id, booking_id, service_id, staff_id, client_id, \
+           status, starts_at, ends_at, notes, booked_at, updated_at) \
+         select t, b, s, st, c, 'booked', f, e, n, a, a from unnest($1::uuid[], $2::uuid[], \
+           $3::uuid[], $4::uuid[], $5::uuid[], $6::timestamptz[], $7::timestamptz[], $8::text[], \
+           $9::timestamptz[]) as r(t, b, s, st, c, f, e, n, a) \
+         on conflict (booking_id) do update set status = 'booked', \
+           staff_id = excluded.staff_id, starts_at = excluded.starts_at, \
+           ends_at = excluded.ends_at, client_id = excluded.client_id, \
+           notes = excluded.notes, updated_at = excluded.updated_at",
+    )
+    .bind(rows.iter().map(|r| r.tenant).collect::<Vec<_>>())
+    .bind(rows.iter().map(|r| r.booking).collect::<Vec<_>>())
+    .bind(rows.iter().map(|r| r.service).collect::<Vec<_>>())
+    .bind(
+        rows.iter()
+            .map(|r| r.placement.staff_id)
+            .collect::<Vec<_>>(),
+    )
+    .bind(rows.iter().map(|r| r.client).collect::<Vec<_>>())
+    .bind(rows.iter().map(|r| r.placement.start).collect::<Vec<_>>())
+    .bind(rows.iter().map(|r| r.placement.end).collect::<Vec<_>>())
+    .bind(rows.iter().map(|r| r.notes.as_deref()).collect::<Vec<_>>())
+    .bind(rows.iter().map(|r| r.at).collect::<Vec<_>>())
+    .execute(conn)
+    .await?;
+    rows.clear();
+    Ok(())
+}
+
+/// The client row a client event sets; `None` for a malformed stream id or event.
+fn client_row(event: &StoredEvent) -> Option<ClientRow> {
+    let client = event.stream_id.strip_prefix("client-")?.parse().ok()?;
     let (ClientEvent::ClientRegistered {
         business_id,
         details,
@@ -261,20 +346,40 @@ async fn apply_client(conn: &mut PgConnection, event: &StoredEvent) -> Result<()
         business_id,
         details,
         ..
-    }) = &client;
+    }) = events::aggregate::decode_tagged::<ClientEvent>(&event.event_type, &event.data).ok()?;
+    Some(ClientRow {
+        tenant: business_id,
+        client,
+        phone: details.phone.as_deref().map(normalize_phone),
+        name: details.name,
+        email: details.email,
+        at: event.recorded_at,
+    })
+}
+
+/// Writes (and empties) the waiting client rows with one statement.
+async fn upsert_clients(
+    conn: &mut PgConnection,
+    rows: &mut Vec<ClientRow>,
+) -> Result<(), sqlx::Error> {
+    if rows.is_empty() {
+        return Ok(());
+    }
     sqlx::query(
         "insert into clients (tenant_id, client_id, name, phone, email, updated_at) \
-         values ($1, $2, $3, $4, $5, $6) \
+         select * from unnest($1::uuid[], $2::uuid[], $3::text[], $4::text[], $5::text[], \
+           $6::timestamptz[]) \
          on conflict (client_id) do update set name = excluded.name, phone = excluded.phone, \
            email = excluded.email, updated_at = excluded.updated_at",
     )
-    .bind(business_id)
-    .bind(client_id)
-    .bind(&details.name)
-    .bind(details.phone.as_deref().map(normalize_phone))
-    .bind(&details.email)
-    .bind(event.recorded_at)
+    .bind(rows.iter().map(|r| r.tenant).collect::<Vec<_>>())
+    .bind(rows.iter().map(|r| r.client).collect::<Vec<_>>())
+    .bind(rows.iter().map(|r| r.name.as_str()).collect::<Vec<_>>())
+    .bind(rows.iter().map(|r| r.phone.as_deref()).collect::<Vec<_>>())
+    .bind(rows.iter().map(|r| r.email.as_deref()).collect::<Vec<_>>())
+    .bind(rows.iter().map(|r| r.at).collect::<Vec<_>>())
     .execute(conn)
-    .await
-    .map(drop)
+    .await?;
+    rows.clear();
+    Ok(())
 }

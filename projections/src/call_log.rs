@@ -1,5 +1,6 @@
 //! `call_log`: every call with its status, times, tool invocations, transcript, report and cost.
 
+use events::StreamKind;
 use events::call::{CallEvent, status_rank};
 use futures::FutureExt;
 use futures::future::BoxFuture;
@@ -18,6 +19,10 @@ impl Projector for CallLog {
 
     fn tables(&self) -> &'static [&'static str] {
         &["call_log", "call_tool_invocations", "call_transcript_lines"]
+    }
+
+    fn kinds(&self) -> Option<&'static [StreamKind]> {
+        Some(&[StreamKind::Call])
     }
 
     fn apply<'a>(

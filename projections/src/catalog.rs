@@ -6,6 +6,7 @@
 mod business;
 mod items;
 
+use events::StreamKind;
 use futures::FutureExt;
 use futures::future::BoxFuture;
 use sqlx::PgConnection;
@@ -32,6 +33,15 @@ impl Projector for Catalog {
             "catalog_phone_numbers",
             "catalog_revisions",
         ]
+    }
+
+    fn kinds(&self) -> Option<&'static [StreamKind]> {
+        Some(&[
+            StreamKind::Business,
+            StreamKind::Service,
+            StreamKind::Staff,
+            StreamKind::Number,
+        ])
     }
 
     fn apply<'a>(

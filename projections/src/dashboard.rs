@@ -25,10 +25,11 @@
 mod calls;
 mod rules;
 
-use std::collections::HashMap;
 use std::collections::hash_map::Entry;
+use std::collections::{HashMap, HashSet};
 
 use chrono::{DateTime, NaiveDate, Utc};
+use events::StreamKind;
 use events::booking::BookingEvent;
 use events::catalog::{BusinessEvent, ServiceEvent};
 use futures::FutureExt;
@@ -58,6 +59,16 @@ impl Projector for Dashboard {
             "dashboard_days",
             "dashboard_hours",
         ]
+    }
+
+    fn kinds(&self) -> Option<&'static [StreamKind]> {
+        Some(&[
+            StreamKind::Business,
+            StreamKind::Service,
+            StreamKind::Call,
+            StreamKind::Usage,
+            StreamKind::Booking,
+        ])
     }
 
     fn apply<'a>(
@@ -100,7 +111,7 @@ async fn apply_one(
             None => Ok(()),
         },
         events::StreamKind::Service => match decode(event) {
-            Some(e) => service(conn, &e).await,
+            Some(e) => service(conn, pending, &e).await,
             None => Ok(()),
         },
         events::StreamKind::Call => match decode(event) {
@@ -166,11 +177,24 @@ impl Delta {
 }
 
 /// What a batch adds to `dashboard_days`, written with one statement at its end (the counters are sums, and
-/// nothing in the projector reads them back), and the zones of the businesses it has looked up or changed.
+/// nothing in the projector reads them back); the bookings it has yet to insert into `dashboard_bookings`
+/// (one statement for a run of bookings, written before anything reads that table); and the zones and
+/// prices it has looked up or changed.
 #[derive(Debug, Default)]
 struct Pending {
     days: HashMap<(Uuid, NaiveDate), Delta>,
+    booked: Vec<Booked>,
     zones: HashMap<Uuid, String>,
+    prices: HashMap<Uuid, i64>,
+}
+
+/// A `dashboard_bookings` row waiting to be inserted.
+#[derive(Debug, Clone, Copy)]
+struct Booked {
+    tenant: Uuid,
+    booking: Uuid,
+    day: NaiveDate,
+    revenue_minor: i64,
 }
 
 impl Pending {
@@ -201,7 +225,54 @@ impl Pending {
         Ok(local_day_hour(zone, at))
     }
 
-    async fn flush(self, conn: &mut PgConnection) -> Result<(), sqlx::Error> {
+    /// The price of a service as this projector knows it (0 before it has seen the service).
+    async fn price(&mut self, conn: &mut PgConnection, service: Uuid) -> Result<i64, sqlx::Error> {
+        if let Some(price) = self.prices.get(&service) {
+            return Ok(*price);
+        }
+        let price: Option<i64> =
+            sqlx::query_scalar("select price_minor from dashboard_services where service_id = $1")
+                .bind(service)
+                .fetch_optional(&mut *conn)
+                .await?;
+        let price = price.unwrap_or(0);
+        self.prices.insert(service, price);
+        Ok(price)
+    }
+
+    /// Inserts the waiting bookings (one statement) and counts those that were new: a booking seen before
+    /// (a replayed event) counts once.
+    async fn insert_booked(&mut self, conn: &mut PgConnection) -> Result<(), sqlx::Error> {
+        if self.booked.is_empty() {
+            return Ok(());
+        }
+        let booked = std::mem::take(&mut self.booked);
+        let inserted: HashSet<Uuid> = sqlx::query_scalar(
+            "insert into dashboard_bookings (tenant_id, booking_id, day, revenue_minor) \
+             select * from unnest($1::uuid[], $2::uuid[], $3::date[], $4::bigint[]) \
+             on conflict (booking_id) do nothing returning booking_id",
+        )
+        .bind(booked.iter().map(|b| b.tenant).collect::<Vec<_>>())
+        .bind(booked.iter().map(|b| b.booking).collect::<Vec<_>>())
+        .bind(booked.iter().map(|b| b.day).collect::<Vec<_>>())
+        .bind(booked.iter().map(|b| b.revenue_minor).collect::<Vec<_>>())
+        .fetch_all(&mut *conn)
+        .await?
+        .into_iter()
+        .collect();
+        for b in booked.iter().filter(|b| inserted.contains(&b.booking)) {
+            let delta = Delta {
+                bookings: 1,
+                revenue_minor: b.revenue_minor,
+                ..Delta::default()
+            };
+            self.bump(b.tenant, b.day, delta);
+        }
+        Ok(())
+    }
+
+    async fn flush(mut self, conn: &mut PgConnection) -> Result<(), sqlx::Error> {
+        self.insert_booked(conn).await?;
         if self.days.is_empty() {
             return Ok(());
         }
@@ -282,7 +353,11 @@ async fn business(
     Ok(())
 }
 
-async fn service(conn: &mut PgConnection, event: &ServiceEvent) -> Result<(), sqlx::Error> {
+async fn service(
+    conn: &mut PgConnection,
+    pending: &mut Pending,
+    event: &ServiceEvent,
+) -> Result<(), sqlx::Error> {
     let (ServiceEvent::ServiceAdded {
         service_id,
         business_id,
@@ -306,8 +381,9 @@ async fn service(conn: &mut PgConnection, event: &ServiceEvent) -> Result<(), sq
     .bind(service_id)
     .bind(settings.price_minor)
     .execute(conn)
-    .await
-    .map(drop)
+    .await?;
+    pending.prices.insert(*service_id, settings.price_minor);
+    Ok(())
 }
 
 async fn booking(
@@ -323,34 +399,17 @@ async fn booking(
             occurred_at,
             ..
         } => {
-            let price: Option<i64> = sqlx::query_scalar(
-                "select price_minor from dashboard_services where service_id = $1",
-            )
-            .bind(service_id)
-            .fetch_optional(&mut *conn)
-            .await?;
-            let revenue = price.unwrap_or(0);
-            let (day, _) = pending.local(conn, *business_id, *occurred_at).await?;
-            let inserted = sqlx::query(
-                "insert into dashboard_bookings (tenant_id, booking_id, day, revenue_minor) \
-                 values ($1, $2, $3, $4) on conflict (booking_id) do nothing",
-            )
-            .bind(business_id)
-            .bind(booking_id)
-            .bind(day)
-            .bind(revenue)
-            .execute(&mut *conn)
-            .await?
-            .rows_affected();
-            if inserted == 0 {
-                return Ok(());
+            if pending.booked.iter().any(|b| b.booking == booking_id) {
+                pending.insert_booked(conn).await?;
             }
-            let delta = Delta {
-                bookings: 1,
-                revenue_minor: revenue,
-                ..Delta::default()
-            };
-            pending.bump(*business_id, day, delta);
+            let revenue_minor = pending.price(conn, *service_id).await?;
+            let (day, _) = pending.local(conn, *business_id, *occurred_at).await?;
+            pending.booked.push(Booked {
+                tenant: *business_id,
+                booking: booking_id,
+                day,
+                revenue_minor,
+            });
             Ok(())
         }
         BookingEvent::AppointmentCancelled {
@@ -358,6 +417,7 @@ async fn booking(
             occurred_at,
             ..
         } => {
+            pending.insert_booked(conn).await?;
             let booked = sqlx::query(
                 "select day, revenue_minor, cancelled from dashboard_bookings where booking_id = $1",
             )

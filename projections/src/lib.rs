@@ -10,6 +10,7 @@ pub mod event_counts;
 pub mod rebuild;
 pub mod runtime;
 
+use events::StreamKind;
 use futures::FutureExt;
 use futures::future::BoxFuture;
 use sqlx::PgConnection;
@@ -24,6 +25,11 @@ pub trait Projector: Send + Sync + 'static {
     fn name(&self) -> &'static str;
     /// The read-model tables this projector owns and rebuilds together.
     fn tables(&self) -> &'static [&'static str];
+    /// The stream kinds whose events this projector reads; `None` for every kind. The runtime neither
+    /// decodes nor applies nor tracks the versions of other events: they only move the checkpoint.
+    fn kinds(&self) -> Option<&'static [StreamKind]> {
+        None
+    }
     /// Applies one event. Events the projector does not care about are ignored.
     fn apply<'a>(
         &'a self,
@@ -47,6 +53,13 @@ pub trait Projector: Send + Sync + 'static {
         }
         .boxed()
     }
+}
+
+/// Whether `projector` reads events of the stream `stream_id`.
+pub fn reads(projector: &dyn Projector, stream_id: &str) -> bool {
+    projector
+        .kinds()
+        .is_none_or(|kinds| kinds.contains(&events::stream::kind_of(stream_id)))
 }
 
 /// Every projector of the platform, by name.

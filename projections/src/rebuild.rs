@@ -39,7 +39,7 @@ pub async fn rebuild(
         position = last.position();
         let mut tx = store.pool().begin().await?;
         set_search_path(&mut tx, &schema).await?;
-        applied += apply_batch(&mut tx, projector, &key, &events, None).await?;
+        applied += apply_batch(&mut tx, projector, &key, &events, position, None).await?;
         tx.commit().await?;
     }
 
@@ -57,7 +57,7 @@ pub async fn rebuild(
         let events = store.read_feed(position, PAGE).await?;
         let Some(last) = events.last() else { break };
         position = last.position();
-        applied += apply_batch(&mut tx, projector, &key, &events, None).await?;
+        applied += apply_batch(&mut tx, projector, &key, &events, position, None).await?;
     }
     swap(&mut tx, projector, &schema, &key).await?;
     tx.commit().await?;

@@ -156,6 +156,8 @@ impl ProjectorRunner {
                 }
             }
             let mut events = Vec::with_capacity(batch.len());
+            // The last message taken: where the checkpoint moves, whether or not this projector reads it.
+            let mut through = None;
             for msg in &batch {
                 let seq = msg.info().map_err(bus::BusError::nats)?.stream_sequence;
                 if seq < next_seq {
@@ -171,14 +173,23 @@ impl ProjectorRunner {
                     return Ok(());
                 }
                 next_seq += 1;
-                events.push((seq, self.decode(msg)?));
+                let (position, event) = self.decode(msg)?;
+                through = Some((seq, position));
+                events.extend(event);
             }
-            if let Some(&(last_seq, _)) = events.last() {
-                let evs: Vec<StoredEvent> = events.into_iter().map(|(_, e)| e).collect();
+            if let Some((last_seq, through)) = through {
                 let mut tx = self.store.pool().begin().await?;
-                apply_batch(&mut tx, self.projector.as_ref(), name, &evs, Some(last_seq)).await?;
+                apply_batch(
+                    &mut tx,
+                    self.projector.as_ref(),
+                    name,
+                    &events,
+                    through,
+                    Some(last_seq),
+                )
+                .await?;
                 tx.commit().await?;
-                record_lag(name, evs.last());
+                record_lag(name, events.last());
             }
             if let Some(last) = batch.last() {
                 last.ack().await.map_err(bus::BusError::nats)?;
@@ -194,16 +205,29 @@ impl ProjectorRunner {
         }
     }
 
-    fn decode(&self, msg: &jetstream::Message) -> Result<StoredEvent, ProjectionError> {
+    /// The message's feed position, and its event when this projector reads the event's stream (the
+    /// stream id is in the headers, so an event of another kind is not even parsed).
+    fn decode(
+        &self,
+        msg: &jetstream::Message,
+    ) -> Result<(FeedPosition, Option<StoredEvent>), ProjectionError> {
         let headers = msg
             .headers
             .as_ref()
             .ok_or_else(|| bus::BusError::BadHeaders("no headers".into()))?;
-        let (store_id, _) = bus::position_from_headers(headers)?;
+        let (store_id, position) = bus::position_from_headers(headers)?;
         if store_id != self.store.identity().store_id {
             return Err(ProjectionError::ForeignMessage(store_id));
         }
-        Ok(serde_json::from_slice(&msg.payload)?)
+        let read = headers
+            .get(bus::HEADER_STREAM_ID)
+            .is_none_or(|stream| crate::reads(self.projector.as_ref(), stream.as_str()));
+        let event = if read {
+            Some(serde_json::from_slice(&msg.payload)?)
+        } else {
+            None
+        };
+        Ok((position, event))
     }
 }
 
@@ -241,16 +265,22 @@ pub async fn load_checkpoint(pool: &sqlx::PgPool, key: &str) -> Result<Checkpoin
     }))
 }
 
-/// Applies events (in feed order) for checkpoint `key` inside the caller's transaction: skips what is
-/// at or below the checkpoint or already applied to its stream, refuses a hole in a stream, and moves
-/// the checkpoint. Returns how many events were applied.
+/// Applies events (in feed order) for checkpoint `key` inside the caller's transaction and moves the
+/// checkpoint to `through` (the position of the last event of the batch, which this projector may not
+/// read): skips events of kinds the projector does not read, what is at or below the checkpoint and what
+/// was already applied to its stream, and refuses a hole in a stream. Returns how many events were applied.
 pub async fn apply_batch(
     conn: &mut PgConnection,
     projector: &dyn Projector,
     key: &str,
     events: &[StoredEvent],
+    through: FeedPosition,
     stream_seq: Option<u64>,
 ) -> Result<usize, ProjectionError> {
+    let events: Vec<&StoredEvent> = events
+        .iter()
+        .filter(|e| crate::reads(projector, &e.stream_id))
+        .collect();
     let streams: Vec<&str> = events.iter().map(|e| e.stream_id.as_str()).collect();
     let locked = lock_checkpoint(conn, key, &streams).await?;
     let (checkpoint, mut versions) = if let Some(found) = locked {
@@ -290,9 +320,8 @@ pub async fn apply_batch(
     }
     projector.apply_all(&mut *conn, &to_apply).await?;
     let seq = stream_seq.map(|seq| i64::try_from(seq).unwrap_or(i64::MAX));
-    if let Some(last) = to_apply.last() {
+    if through > checkpoint {
         let (ids, vers): (Vec<&str>, Vec<i64>) = moved.into_iter().unzip();
-        let p = last.position();
         // The streams' versions and the checkpoint move in one statement (a data-modifying `with` always
         // runs to completion).
         sqlx::query(
@@ -302,17 +331,17 @@ pub async fn apply_batch(
                on conflict (projector, stream_id) do update set version = excluded.version \
                returning 1) \
              update projector_checkpoints set epoch = $4, tx_id = $5, global_position = $6, \
-               last_recorded_at = $7, updated_at = now(), \
+               last_recorded_at = coalesce($7, last_recorded_at), updated_at = now(), \
                stream_seq = greatest(stream_seq, coalesce($8, stream_seq)) \
              where projector = $1",
         )
         .bind(key)
         .bind(&ids)
         .bind(&vers)
-        .bind(p.epoch)
-        .bind(p.tx_id)
-        .bind(p.global_position)
-        .bind(last.recorded_at)
+        .bind(through.epoch)
+        .bind(through.tx_id)
+        .bind(through.global_position)
+        .bind(to_apply.last().map(|e| e.recorded_at))
         .bind(seq)
         .execute(&mut *conn)
         .await?;
