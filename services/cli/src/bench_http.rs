@@ -1,8 +1,9 @@
 //! `voiceappoint bench http` (issue 4 over HTTP): the real platform in this process on a throwaway
-//! database, a business onboarded over the REST API, then, over keep-alive HTTP:
-//! availability at a fixed offered rate (open loop), bookings without contention (every request its own
-//! free slot, closed loop at `--clients`), bookings with contention (rounds of `--clients` racing for six
-//! slots), each beside same-run floors: `GET /healthz` over the same client (open and closed loop) and a
+//! database, `--businesses` businesses onboarded over the REST API, then, over keep-alive HTTP:
+//! bookings without contention (every request its own free slot, request `k` in business
+//! `k % businesses` — many businesses, as the issue puts it — closed loop at `--clients`), availability of
+//! the first business at a fixed offered rate (open loop), bookings with contention (rounds of `--clients`
+//! racing for six slots of the first business), each beside same-run floors: `GET /healthz` over the same client (open and closed loop) and a
 //! single-row `INSERT` loop on the same database. Afterwards: no two appointments overlap, and the
 //! allocation table matches the events.
 
@@ -31,6 +32,11 @@ pub struct Args {
     /// most requests in flight.
     #[arg(long, default_value_t = 16)]
     pub clients: usize,
+    /// Businesses the uncontended bookings are spread over. Bookings of one business on one day and staff
+    /// member take turns (the guard's day lock is held until commit), so with one business the
+    /// "uncontended" case would contend on a few day locks.
+    #[arg(long, default_value_t = 16)]
+    pub businesses: usize,
     /// Print the results as one JSON object instead of a table.
     #[arg(long)]
     pub json: bool,
@@ -45,8 +51,8 @@ const SLOTS_PER_ROUND: usize = 6;
 
 pub async fn run(config: &Config, args: Args) -> anyhow::Result<()> {
     anyhow::ensure!(
-        args.rate > 0.0 && args.seconds > 0,
-        "--rate and --seconds must be positive"
+        args.rate > 0.0 && args.seconds > 0 && args.businesses > 0,
+        "--rate, --seconds and --businesses must be positive"
     );
     let platform = Platform::start(config, args.clients).await?;
     let result = measure(&platform, &args).await;
@@ -66,6 +72,7 @@ pub async fn run(config: &Config, args: Args) -> anyhow::Result<()> {
 }
 
 /// What every booking request needs.
+#[derive(Clone)]
 struct Booker {
     http: reqwest::Client,
     url: String,
@@ -125,7 +132,8 @@ async fn get(http: &reqwest::Client, url: &str, token: Option<&str>) -> Outcome 
 async fn measure(p: &Platform, args: &Args) -> anyhow::Result<serde_json::Value> {
     let span = Duration::from_secs(args.seconds);
     let (rate, clients) = (args.rate, args.clients.max(1));
-    let business = p.onboard(false).await?;
+    let businesses = p.onboard_many(args.businesses).await?;
+    let business = &businesses[0];
     let mut cases = Vec::new();
 
     let health = p.url("/healthz");
@@ -151,28 +159,36 @@ async fn measure(p: &Platform, args: &Args) -> anyhow::Result<serde_json::Value>
     ));
     cases.push(crate::bench_load::raw_insert_floor(p.app.store.pool(), clients, span).await?);
 
-    let booker = Arc::new(Booker {
-        http: p.http.clone(),
-        url: p.url(&format!(
-            "/api/v1/businesses/{}/appointments",
-            business.slug
-        )),
-        token: business.token.clone(),
-        service_id: business.service_id.clone(),
-    });
+    let bookers: Vec<Booker> = businesses
+        .iter()
+        .map(|b| Booker {
+            http: p.http.clone(),
+            url: p.url(&format!("/api/v1/businesses/{}/appointments", b.slug)),
+            token: b.token.clone(),
+            service_id: b.service_id.clone(),
+        })
+        .collect();
     // Days 2..400 ahead (minimum notice never bites); contention uses days from 420 on.
-    let plan = Arc::new(SlotPlan::new(&business, 2, 398)?);
-    let (b, pl) = (Arc::clone(&booker), Arc::clone(&plan));
+    let plans = businesses
+        .iter()
+        .map(|b| SlotPlan::new(b, 2, 398))
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    let spread = Arc::new((bookers, plans));
+    let n = businesses.len();
+    let s = Arc::clone(&spread);
     let free = Case::new(
-        &format!("POST appointments, free slots, {clients} clients"),
+        &format!("POST appointments, free slots, {clients} clients, {n} businesses"),
         None,
         closed_loop(clients, span, move |k| {
-            let (b, pl) = (Arc::clone(&b), Arc::clone(&pl));
+            let s = Arc::clone(&s);
             async move {
-                let Some((start, staff)) = pl.slot(k) else {
-                    return Err(format!("slot plan exhausted ({} slots)", pl.capacity()));
+                let (bookers, plans) = &*s;
+                let (booker, plan) = (&bookers[k % n], &plans[k % n]);
+                let Some((start, staff)) = plan.slot(k / n) else {
+                    return Err(format!("slot plan exhausted ({} slots)", plan.capacity()));
                 };
-                b.book(&start, Some(staff), &format!("+1201{k:07}"), false)
+                booker
+                    .book(&start, Some(staff), &format!("+1201{k:07}"), false)
                     .await
             }
         })
@@ -182,16 +198,20 @@ async fn measure(p: &Platform, args: &Args) -> anyhow::Result<serde_json::Value>
         p99: Some(BOOKING_P99),
         min_rate: Some(BOOKINGS_PER_S),
     });
-    let days_booked = (free.count() / (plan.capacity() / 398).max(1)).clamp(1, 398);
+    // What the first business holds: requests 0, n, 2n, … went to it, filling its plan day by day.
+    let plan = &spread.1[0];
+    let first_booked = free.count().div_ceil(n);
+    let days_booked = (first_booked / (plan.capacity() / 398).max(1)).clamp(1, 398);
     cases.push(free);
     // Let the projectors catch up with the bookings, so availability is measured on a quiet system.
     if let Err(err) = p.settle(Duration::from_secs(30)).await {
         tracing::warn!(error = %err, "projectors still busy; measuring availability anyway");
     }
 
-    cases.push(availability(p, &business, &plan, days_booked, rate, span).await);
+    cases.push(availability(p, business, plan, days_booked, rate, span).await);
 
-    let (contended, per_round) = contention(&business, &booker, clients, span).await?;
+    let booker = Arc::new(spread.0[0].clone());
+    let (contended, per_round) = contention(business, &booker, clients, span).await?;
     cases.push(contended);
 
     let check = p.check_bookings().await?;
@@ -203,7 +223,8 @@ async fn measure(p: &Platform, args: &Args) -> anyhow::Result<serde_json::Value>
     let least = per_round.iter().min().copied().unwrap_or(0);
     let clean = check.clean() && check.booked == won && most <= SLOTS_PER_ROUND;
     let mut lines = vec![format!(
-        "bench http: {} s per case, offered rate {rate}/s, {clients} clients{}",
+        "bench http: {} s per case, offered rate {rate}/s, {clients} clients, {n} businesses \
+         (availability over the first, which holds about {first_booked} appointments){}",
         args.seconds,
         if cfg!(debug_assertions) {
             " (DEBUG build: not representative)"
@@ -225,6 +246,7 @@ async fn measure(p: &Platform, args: &Args) -> anyhow::Result<serde_json::Value>
     ));
     Ok(json!({
         "bench": "http", "seconds": args.seconds, "rate": rate, "clients": clients,
+        "businesses": n, "first_business_appointments": first_booked,
         "release": !cfg!(debug_assertions),
         "cases": cases.iter().map(Case::json).collect::<Vec<_>>(),
         "contention": {"rounds": per_round.len(), "slots_per_round": SLOTS_PER_ROUND,

@@ -121,6 +121,24 @@ impl Platform {
     /// platform, not the limiter), and with `claim_number` also has a platform admin add a pool number
     /// that the owner claims (so the webhook routes by `call.phoneNumberId`) and names the agent.
     pub async fn onboard(&self, claim_number: bool) -> anyhow::Result<Business> {
+        let business = self.register(0, claim_number).await?;
+        self.settle(Duration::from_secs(30)).await?;
+        Ok(business)
+    }
+
+    /// `count` businesses onboarded as [`Platform::onboard`] does (none claims a number), once the
+    /// projectors have them all.
+    pub async fn onboard_many(&self, count: usize) -> anyhow::Result<Vec<Business>> {
+        let mut businesses = Vec::with_capacity(count);
+        for n in 0..count {
+            businesses.push(self.register(n, false).await?);
+        }
+        self.settle(Duration::from_secs(30)).await?;
+        Ok(businesses)
+    }
+
+    /// Onboards the `n`-th business of the run (its owner's e-mail and its name carry `n`).
+    async fn register(&self, n: usize, claim_number: bool) -> anyhow::Result<Business> {
         self.app
             .state
             .tenancy()
@@ -136,8 +154,8 @@ impl Platform {
                 Method::POST,
                 "/api/v1/auth/register",
                 None,
-                json!({"email": "owner@bench.test", "password": "benchmark password",
-                       "business": {"name": "Bench Salon", "business_type": "salon",
+                json!({"email": format!("owner{n}@bench.test"), "password": "benchmark password",
+                       "business": {"name": format!("Bench Salon {n}"), "business_type": "salon",
                                     "timezone": TZ.name(), "currency": "USD"}}),
                 StatusCode::CREATED,
             )
@@ -190,7 +208,6 @@ impl Platform {
         if claim_number {
             self.claim_number(&base, &token).await?;
         }
-        self.settle(Duration::from_secs(30)).await?;
         Ok(Business {
             token,
             slug,

@@ -40,6 +40,7 @@ impl BookingService {
             self.store().pool(),
             catalog.business_id,
             dates_window(from, to_date),
+            &service.rules,
             now,
             catalog.business_wide(),
         )
@@ -69,6 +70,7 @@ impl BookingService {
             self.store().pool(),
             catalog.business_id,
             dates_window(date, date + TimeDelta::days(ALTERNATIVE_SEARCH_DAYS)),
+            &service.rules,
             now,
             catalog.business_wide(),
         )

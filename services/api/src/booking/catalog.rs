@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, TimeDelta, Utc};
 use domain::catalog::{overrides_from_spec, weekly_from_spec};
 use domain::scheduling::{BusyInterval, ServiceRules, StaffSchedule};
 use sqlx::PgPool;
@@ -109,27 +109,44 @@ pub async fn load(pool: &PgPool, tenant: Uuid) -> Result<BusinessCatalog, ApiErr
 
 type BusyRow = (Option<Uuid>, DateTime<Utc>, DateTime<Utc>, i32, i32);
 
-/// Busy intervals of `tenant` (appointments and live holds) that can affect slots between the instants
-/// `from` and `to`, from the availability read model. A business without staff has every interval
-/// business-wide. Bounded on both sides (by [`super::REACH`]) so a question costs what its window holds,
-/// not every future appointment of the business.
+/// Busy intervals of `tenant` (appointments and live holds) that can affect slots of a service with `rules`
+/// starting between the instants `from` and `to`, from the availability read model. A business without
+/// staff has every interval business-wide.
+///
+/// A slot blocks `[start − its buffer before, end + its buffer after)` and a busy interval blocks
+/// `[start − buffer before, end + buffer after)`, so only intervals whose widened span reaches into
+/// `[from − the service's buffer before, to + a day + duration + buffer after)` can matter (the extra day: hours
+/// across midnight give a date slots that start after it). That is the exact filter; the index range
+/// around it uses that buffers and durations are at most a day (`domain::catalog::service`). A question costs
+/// what its window holds, not every future appointment of the business.
 pub async fn busy(
     pool: &PgPool,
     tenant: Uuid,
     (from, to): (DateTime<Utc>, DateTime<Utc>),
+    rules: &ServiceRules,
     now: DateTime<Utc>,
     business_wide: bool,
 ) -> Result<Vec<BusyInterval>, ApiError> {
+    let minutes = |m: u32| TimeDelta::minutes(i64::from(m));
+    let reach_from = from - minutes(rules.buffer_before_minutes);
+    let reach_to = to
+        + TimeDelta::days(1)
+        + minutes(rules.duration_minutes)
+        + minutes(rules.buffer_after_minutes);
     let mut tx = read::tenant_tx(pool, tenant).await?;
     let rows: Vec<BusyRow> = sqlx::query_as(
         "select staff_id, starts_at, ends_at, buffer_before_minutes, buffer_after_minutes \
-         from availability_busy where tenant_id = $1 and ends_at > $2 and ends_at < $4 \
-           and (expires_at is null or expires_at > $3)",
+         from availability_busy where tenant_id = $1 and ends_at > $2 and ends_at < $3 \
+           and ends_at + make_interval(mins => buffer_after_minutes) > $4 \
+           and starts_at - make_interval(mins => buffer_before_minutes) < $5 \
+           and (expires_at is null or expires_at > $6)",
     )
     .bind(tenant)
-    .bind(from - super::REACH)
+    .bind(reach_from - TimeDelta::days(1))
+    .bind(reach_to + TimeDelta::days(2))
+    .bind(reach_from)
+    .bind(reach_to)
     .bind(now)
-    .bind(to + super::REACH)
     .fetch_all(&mut *tx)
     .await?;
     Ok(rows

@@ -12,7 +12,7 @@ use store::{ExpectedVersion, StreamAppend};
 use uuid::Uuid;
 
 use super::super::guard::{self, Allocation, GuardWrite, Refusal};
-use super::super::{BookingService, BusinessCatalog, CatalogService, CommandContext, REACH};
+use super::super::{BookingService, BusinessCatalog, CatalogService, CommandContext};
 use super::support::{Keyed, Step, bad_slot, encode};
 use super::{ALTERNATIVES, ATTEMPTS, Made, Target};
 use crate::ApiError;
@@ -28,14 +28,9 @@ impl BookingService {
         let catalog = target.catalog;
         for _ in 0..ATTEMPTS {
             let now = self.now();
-            // The slot engine checks the start's local date and staff are balanced over that date.
-            let allocations = guard::load_overlapping(
-                self.store().pool(),
-                catalog.business_id,
-                target.start - REACH,
-                target.start + REACH,
-            )
-            .await?;
+            let (from, to) = decision_window(target);
+            let allocations =
+                guard::load_overlapping(self.store().pool(), catalog.business_id, from, to).await?;
             let Some(placement) = choose_placement(target, &allocations, now)? else {
                 return Ok(Step::Taken);
             };
@@ -137,6 +132,21 @@ impl BookingService {
         }
         Ok((batches, release))
     }
+}
+
+/// The allocations placing `target` needs: those that can overlap it (its span widened by its buffers)
+/// and those starting on its local date (staff are balanced over that date, which lies within 25 hours of
+/// the start on either side): about three days, where [`crate::booking::REACH`] around a start would be
+/// eight. A booking decides about one start.
+fn decision_window(target: &Target<'_>) -> (DateTime<Utc>, DateTime<Utc>) {
+    let rules = &target.service.rules;
+    let minutes = |m: u32| TimeDelta::minutes(i64::from(m));
+    let local_date = TimeDelta::hours(26);
+    (
+        target.start - local_date.max(minutes(rules.buffer_before_minutes)),
+        target.start
+            + local_date.max(minutes(rules.duration_minutes) + minutes(rules.buffer_after_minutes)),
+    )
 }
 
 /// Checks the target against the live allocations and picks its staff member; `None` = taken.
