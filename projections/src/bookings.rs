@@ -47,14 +47,6 @@ impl Projector for Availability {
         Some(&[StreamKind::Booking])
     }
 
-    fn apply<'a>(
-        &'a self,
-        conn: &'a mut PgConnection,
-        event: &'a StoredEvent,
-    ) -> BoxFuture<'a, Result<(), sqlx::Error>> {
-        write_busy(conn, std::iter::once(event)).boxed()
-    }
-
     fn apply_all<'a>(
         &'a self,
         conn: &'a mut PgConnection,
@@ -169,14 +161,6 @@ impl Projector for Appointments {
 
     fn kinds(&self) -> Option<&'static [StreamKind]> {
         Some(&[StreamKind::Booking, StreamKind::Client])
-    }
-
-    fn apply<'a>(
-        &'a self,
-        conn: &'a mut PgConnection,
-        event: &'a StoredEvent,
-    ) -> BoxFuture<'a, Result<(), sqlx::Error>> {
-        write_appointments(conn, std::iter::once(event)).boxed()
     }
 
     fn apply_all<'a>(

@@ -25,25 +25,32 @@ impl Projector for CallLog {
         Some(&[StreamKind::Call])
     }
 
-    fn apply<'a>(
+    fn apply_all<'a>(
         &'a self,
         conn: &'a mut PgConnection,
-        event: &'a StoredEvent,
+        events: &'a [&'a StoredEvent],
     ) -> BoxFuture<'a, Result<(), sqlx::Error>> {
         async move {
-            if !event.stream_id.starts_with("call-") {
-                return Ok(());
+            for event in events {
+                apply_event(&mut *conn, event).await?;
             }
-            let Ok(call) =
-                events::aggregate::decode_tagged::<CallEvent>(&event.event_type, &event.data)
-            else {
-                tracing::warn!(event_id = %event.event_id, "undecodable call event skipped");
-                return Ok(());
-            };
-            apply(conn, event, &call).await
+            Ok(())
         }
         .boxed()
     }
+}
+
+/// Applies one event (each event is its own statements here).
+async fn apply_event(conn: &mut PgConnection, event: &StoredEvent) -> Result<(), sqlx::Error> {
+    if !event.stream_id.starts_with("call-") {
+        return Ok(());
+    }
+    let Ok(call) = events::aggregate::decode_tagged::<CallEvent>(&event.event_type, &event.data)
+    else {
+        tracing::warn!(event_id = %event.event_id, "undecodable call event skipped");
+        return Ok(());
+    };
+    apply(conn, event, &call).await
 }
 
 async fn apply(

@@ -44,49 +44,57 @@ impl Projector for Catalog {
         ])
     }
 
-    fn apply<'a>(
+    fn apply_all<'a>(
         &'a self,
         conn: &'a mut PgConnection,
-        event: &'a StoredEvent,
+        events: &'a [&'a StoredEvent],
     ) -> BoxFuture<'a, Result<(), sqlx::Error>> {
         async move {
-            let decode_err = |e: serde_json::Error| sqlx::Error::Decode(Box::new(e));
-            let kind = events::stream::kind_of(&event.stream_id);
-            let catalog_event = matches!(
-                kind,
-                events::StreamKind::Business
-                    | events::StreamKind::Service
-                    | events::StreamKind::Staff
-                    | events::StreamKind::Number
-            );
-            if catalog_event && let Some(tenant) = event.tenant_id {
-                bump_revision(conn, tenant).await?;
+            for event in events {
+                apply_event(&mut *conn, event).await?;
             }
-            match kind {
-                events::StreamKind::Business => {
-                    let e = events::aggregate::decode_tagged(&event.event_type, &event.data)
-                        .map_err(decode_err)?;
-                    business::apply(conn, &e, event).await
-                }
-                events::StreamKind::Service => {
-                    let e = events::aggregate::decode_tagged(&event.event_type, &event.data)
-                        .map_err(decode_err)?;
-                    items::service(conn, &e, event).await
-                }
-                events::StreamKind::Staff => {
-                    let e = events::aggregate::decode_tagged(&event.event_type, &event.data)
-                        .map_err(decode_err)?;
-                    items::staff(conn, &e, event).await
-                }
-                events::StreamKind::Number => {
-                    let e = events::aggregate::decode_tagged(&event.event_type, &event.data)
-                        .map_err(decode_err)?;
-                    items::number(conn, &e, event).await
-                }
-                _ => Ok(()),
-            }
+            Ok(())
         }
         .boxed()
+    }
+}
+
+/// Applies one event (each event is its own statements here).
+async fn apply_event(conn: &mut PgConnection, event: &StoredEvent) -> Result<(), sqlx::Error> {
+    let decode_err = |e: serde_json::Error| sqlx::Error::Decode(Box::new(e));
+    let kind = events::stream::kind_of(&event.stream_id);
+    let catalog_event = matches!(
+        kind,
+        events::StreamKind::Business
+            | events::StreamKind::Service
+            | events::StreamKind::Staff
+            | events::StreamKind::Number
+    );
+    if catalog_event && let Some(tenant) = event.tenant_id {
+        bump_revision(conn, tenant).await?;
+    }
+    match kind {
+        events::StreamKind::Business => {
+            let e = events::aggregate::decode_tagged(&event.event_type, &event.data)
+                .map_err(decode_err)?;
+            business::apply(conn, &e, event).await
+        }
+        events::StreamKind::Service => {
+            let e = events::aggregate::decode_tagged(&event.event_type, &event.data)
+                .map_err(decode_err)?;
+            items::service(conn, &e, event).await
+        }
+        events::StreamKind::Staff => {
+            let e = events::aggregate::decode_tagged(&event.event_type, &event.data)
+                .map_err(decode_err)?;
+            items::staff(conn, &e, event).await
+        }
+        events::StreamKind::Number => {
+            let e = events::aggregate::decode_tagged(&event.event_type, &event.data)
+                .map_err(decode_err)?;
+            items::number(conn, &e, event).await
+        }
+        _ => Ok(()),
     }
 }
 

@@ -71,14 +71,6 @@ impl Projector for Dashboard {
         ])
     }
 
-    fn apply<'a>(
-        &'a self,
-        conn: &'a mut PgConnection,
-        event: &'a StoredEvent,
-    ) -> BoxFuture<'a, Result<(), sqlx::Error>> {
-        apply_events(conn, std::iter::once(event)).boxed()
-    }
-
     fn apply_all<'a>(
         &'a self,
         conn: &'a mut PgConnection,

@@ -23,14 +23,6 @@ impl Projector for EventCounts {
         &["event_counts"]
     }
 
-    fn apply<'a>(
-        &'a self,
-        conn: &'a mut PgConnection,
-        event: &'a StoredEvent,
-    ) -> BoxFuture<'a, Result<(), sqlx::Error>> {
-        count_all(conn, std::iter::once(event)).boxed()
-    }
-
     fn apply_all<'a>(
         &'a self,
         conn: &'a mut PgConnection,

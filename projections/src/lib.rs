@@ -30,28 +30,22 @@ pub trait Projector: Send + Sync + 'static {
     fn kinds(&self) -> Option<&'static [StreamKind]> {
         None
     }
-    /// Applies one event. Events the projector does not care about are ignored.
-    fn apply<'a>(
-        &'a self,
-        conn: &'a mut PgConnection,
-        event: &'a StoredEvent,
-    ) -> BoxFuture<'a, Result<(), sqlx::Error>>;
-
     /// Applies a batch of events in feed order (the runtime has already skipped what was applied before).
-    /// By default one [`Projector::apply`] after another; a projector may fold the batch into fewer
-    /// statements, as long as the result is the same.
+    /// Events the projector does not care about are ignored. A projector may fold the batch into fewer
+    /// statements, as long as the result is what applying the events one after another would give.
     fn apply_all<'a>(
         &'a self,
         conn: &'a mut PgConnection,
         events: &'a [&'a StoredEvent],
+    ) -> BoxFuture<'a, Result<(), sqlx::Error>>;
+
+    /// Applies one event: a batch of one.
+    fn apply<'a>(
+        &'a self,
+        conn: &'a mut PgConnection,
+        event: &'a StoredEvent,
     ) -> BoxFuture<'a, Result<(), sqlx::Error>> {
-        async move {
-            for event in events {
-                self.apply(&mut *conn, event).await?;
-            }
-            Ok(())
-        }
-        .boxed()
+        async move { self.apply_all(conn, std::slice::from_ref(&event)).await }.boxed()
     }
 }
 

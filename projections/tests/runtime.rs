@@ -33,14 +33,17 @@ impl Projector for SlowCounts {
     fn tables(&self) -> &'static [&'static str] {
         EventCounts.tables()
     }
-    fn apply<'a>(
+    fn apply_all<'a>(
         &'a self,
         conn: &'a mut PgConnection,
-        event: &'a StoredEvent,
+        events: &'a [&'a StoredEvent],
     ) -> BoxFuture<'a, Result<(), sqlx::Error>> {
         async move {
-            tokio::time::sleep(Duration::from_millis(2)).await;
-            EventCounts.apply(conn, event).await
+            for event in events {
+                tokio::time::sleep(Duration::from_millis(2)).await;
+                EventCounts.apply(&mut *conn, event).await?;
+            }
+            Ok(())
         }
         .boxed()
     }
@@ -59,12 +62,12 @@ impl Projector for BookingCounts {
     fn kinds(&self) -> Option<&'static [StreamKind]> {
         Some(&[StreamKind::Booking])
     }
-    fn apply<'a>(
+    fn apply_all<'a>(
         &'a self,
         conn: &'a mut PgConnection,
-        event: &'a StoredEvent,
+        events: &'a [&'a StoredEvent],
     ) -> BoxFuture<'a, Result<(), sqlx::Error>> {
-        EventCounts.apply(conn, event)
+        EventCounts.apply_all(conn, events)
     }
 }
 
