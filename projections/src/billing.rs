@@ -51,18 +51,15 @@ impl Projector for Billing {
         conn: &'a mut PgConnection,
         events: &'a [&'a StoredEvent],
     ) -> BoxFuture<'a, Result<(), sqlx::Error>> {
-        apply_events(conn, events.iter().copied()).boxed()
+        apply_events(conn, events).boxed()
     }
 }
 
 /// Applies events in order; usage only adds to daily sums that nothing here reads back, so a batch's usage
 /// is summed in memory and written with one statement at its end.
-async fn apply_events(
-    conn: &mut PgConnection,
-    events: impl Iterator<Item = &StoredEvent> + Send,
-) -> Result<(), sqlx::Error> {
+async fn apply_events(conn: &mut PgConnection, events: &[&StoredEvent]) -> Result<(), sqlx::Error> {
     let mut usage = UsageSums::default();
-    for event in events {
+    for &event in events {
         match event.event_type.as_str() {
             "BusinessRegistered" | "PlanAssigned" => {
                 if let Some(business) = decode::<BusinessEvent>(event) {

@@ -52,7 +52,7 @@ impl Projector for Availability {
         conn: &'a mut PgConnection,
         events: &'a [&'a StoredEvent],
     ) -> BoxFuture<'a, Result<(), sqlx::Error>> {
-        write_busy(conn, events.iter().copied()).boxed()
+        write_busy(conn, events).boxed()
     }
 }
 
@@ -66,12 +66,9 @@ struct BusyRow {
 
 /// Every event sets a booking's row whole or removes it, so a batch is its last word per booking: one
 /// delete and one multi-row upsert, whatever the batch holds.
-async fn write_busy(
-    conn: &mut PgConnection,
-    events: impl Iterator<Item = &StoredEvent> + Send,
-) -> Result<(), sqlx::Error> {
+async fn write_busy(conn: &mut PgConnection, events: &[&StoredEvent]) -> Result<(), sqlx::Error> {
     let mut last: HashMap<Uuid, Option<BusyRow>> = HashMap::new();
-    for event in events {
+    for &event in events {
         let Some((id, booking)) = decode_booking(event) else {
             continue;
         };
@@ -168,7 +165,7 @@ impl Projector for Appointments {
         conn: &'a mut PgConnection,
         events: &'a [&'a StoredEvent],
     ) -> BoxFuture<'a, Result<(), sqlx::Error>> {
-        write_appointments(conn, events.iter().copied()).boxed()
+        write_appointments(conn, events).boxed()
     }
 }
 
@@ -205,10 +202,10 @@ struct Upserts {
 
 async fn write_appointments(
     conn: &mut PgConnection,
-    events: impl Iterator<Item = &StoredEvent> + Send,
+    events: &[&StoredEvent],
 ) -> Result<(), sqlx::Error> {
     let mut waiting = Upserts::default();
-    for event in events {
+    for &event in events {
         if event.stream_id.starts_with("client-") {
             if let Some(row) = client_row(event) {
                 if waiting.clients.iter().any(|c| c.client == row.client) {
@@ -245,39 +242,52 @@ async fn write_appointments(
             });
             continue;
         }
-        let status = match &booking {
-            BookingEvent::AppointmentCancelled { .. } => "cancelled",
-            BookingEvent::AppointmentCompleted { .. } => "completed",
-            BookingEvent::AppointmentNoShow { .. } => "no_show",
-            BookingEvent::AppointmentRescheduled { .. } => "booked",
+        let change = match &booking {
+            BookingEvent::AppointmentRescheduled { to, .. } => Change::Moved(to),
+            BookingEvent::AppointmentCancelled { .. } => Change::Status("cancelled"),
+            BookingEvent::AppointmentCompleted { .. } => Change::Status("completed"),
+            BookingEvent::AppointmentNoShow { .. } => Change::Status("no_show"),
             _ => continue,
         };
         upsert_booked(conn, &mut waiting.booked).await?;
-        if let BookingEvent::AppointmentRescheduled { to, .. } = &booking {
-            sqlx::query(
-                "update appointments set staff_id = $2, starts_at = $3, ends_at = $4, \
-                   updated_at = $5 where booking_id = $1",
-            )
-            .bind(id)
-            .bind(to.staff_id)
-            .bind(to.start)
-            .bind(to.end)
-            .bind(at)
-            .execute(&mut *conn)
-            .await?;
-        } else {
-            sqlx::query(
-                "update appointments set status = $2, updated_at = $3 where booking_id = $1",
-            )
-            .bind(id)
-            .bind(status)
-            .bind(at)
-            .execute(&mut *conn)
-            .await?;
-        }
+        change.write(conn, id, at).await?;
     }
     upsert_booked(conn, &mut waiting.booked).await?;
     upsert_clients(conn, &mut waiting.clients).await
+}
+
+/// How a later event changes an appointment's row in place.
+enum Change<'a> {
+    Moved(&'a Placement),
+    Status(&'static str),
+}
+
+impl Change<'_> {
+    async fn write(
+        &self,
+        conn: &mut PgConnection,
+        booking: Uuid,
+        at: DateTime<Utc>,
+    ) -> Result<(), sqlx::Error> {
+        let query = match self {
+            Self::Moved(to) => sqlx::query(
+                "update appointments set staff_id = $2, starts_at = $3, ends_at = $4, \
+                   updated_at = $5 where booking_id = $1",
+            )
+            .bind(booking)
+            .bind(to.staff_id)
+            .bind(to.start)
+            .bind(to.end)
+            .bind(at),
+            Self::Status(status) => sqlx::query(
+                "update appointments set status = $2, updated_at = $3 where booking_id = $1",
+            )
+            .bind(booking)
+            .bind(*status)
+            .bind(at),
+        };
+        query.execute(conn).await.map(drop)
+    }
 }
 
 /// Writes (and empties) the waiting bookings with one statement.

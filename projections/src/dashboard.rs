@@ -76,17 +76,14 @@ impl Projector for Dashboard {
         conn: &'a mut PgConnection,
         events: &'a [&'a StoredEvent],
     ) -> BoxFuture<'a, Result<(), sqlx::Error>> {
-        apply_events(conn, events.iter().copied()).boxed()
+        apply_events(conn, events).boxed()
     }
 }
 
 /// Applies events in order, then writes what they added to the day counters.
-async fn apply_events(
-    conn: &mut PgConnection,
-    events: impl Iterator<Item = &StoredEvent> + Send,
-) -> Result<(), sqlx::Error> {
+async fn apply_events(conn: &mut PgConnection, events: &[&StoredEvent]) -> Result<(), sqlx::Error> {
     let mut pending = Pending::default();
-    for event in events {
+    for &event in events {
         apply_one(conn, &mut pending, event).await?;
     }
     pending.flush(conn).await
@@ -233,13 +230,14 @@ impl Pending {
     }
 
     /// Inserts the waiting bookings (one statement) and counts those that were new: a booking seen before
-    /// (a replayed event) counts once.
+    /// (a replayed event) counts once. `on conflict do nothing` keeps the first of two rows for one booking
+    /// in the same statement, as two statements would, and the first is the one counted.
     async fn insert_booked(&mut self, conn: &mut PgConnection) -> Result<(), sqlx::Error> {
         if self.booked.is_empty() {
             return Ok(());
         }
         let booked = std::mem::take(&mut self.booked);
-        let inserted: HashSet<Uuid> = sqlx::query_scalar(
+        let mut inserted: HashSet<Uuid> = sqlx::query_scalar(
             "insert into dashboard_bookings (tenant_id, booking_id, day, revenue_minor) \
              select * from unnest($1::uuid[], $2::uuid[], $3::date[], $4::bigint[]) \
              on conflict (booking_id) do nothing returning booking_id",
@@ -252,7 +250,7 @@ impl Pending {
         .await?
         .into_iter()
         .collect();
-        for b in booked.iter().filter(|b| inserted.contains(&b.booking)) {
+        for b in booked.iter().filter(|b| inserted.remove(&b.booking)) {
             let delta = Delta {
                 bookings: 1,
                 revenue_minor: b.revenue_minor,
@@ -391,9 +389,6 @@ async fn booking(
             occurred_at,
             ..
         } => {
-            if pending.booked.iter().any(|b| b.booking == booking_id) {
-                pending.insert_booked(conn).await?;
-            }
             let revenue_minor = pending.price(conn, *service_id).await?;
             let (day, _) = pending.local(conn, *business_id, *occurred_at).await?;
             pending.booked.push(Booked {

@@ -28,17 +28,14 @@ impl Projector for EventCounts {
         conn: &'a mut PgConnection,
         events: &'a [&'a StoredEvent],
     ) -> BoxFuture<'a, Result<(), sqlx::Error>> {
-        count_all(conn, events.iter().copied()).boxed()
+        count_all(conn, events).boxed()
     }
 }
 
 /// Counts the batch in memory and adds it with one upsert (one row per tenant, kind and type).
-async fn count_all<'a>(
-    conn: &mut PgConnection,
-    events: impl Iterator<Item = &'a StoredEvent> + Send,
-) -> Result<(), sqlx::Error> {
+async fn count_all(conn: &mut PgConnection, events: &[&StoredEvent]) -> Result<(), sqlx::Error> {
     let mut counts: BTreeMap<(Uuid, &str, &str), (i64, DateTime<Utc>)> = BTreeMap::new();
-    for event in events {
+    for &event in events {
         let key = (
             event.tenant_id.unwrap_or(Uuid::nil()),
             events::stream::kind_of(&event.stream_id).as_str(),

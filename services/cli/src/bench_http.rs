@@ -73,7 +73,6 @@ pub async fn run(config: &Config, args: Args) -> anyhow::Result<()> {
 }
 
 /// What every booking request needs.
-#[derive(Clone)]
 struct Booker {
     http: reqwest::Client,
     url: String,
@@ -160,31 +159,30 @@ async fn measure(p: &Platform, args: &Args) -> anyhow::Result<serde_json::Value>
     ));
     cases.push(crate::bench_load::raw_insert_floor(p.app.store.pool(), clients, span).await?);
 
-    let bookers: Vec<Booker> = businesses
+    // One booker and slot plan per business; days 2..400 ahead (minimum notice never bites), contention
+    // uses days from 420 on.
+    let per_business = businesses
         .iter()
-        .map(|b| Booker {
-            http: p.http.clone(),
-            url: p.url(&format!("/api/v1/businesses/{}/appointments", b.slug)),
-            token: b.token.clone(),
-            service_id: b.service_id.clone(),
+        .map(|b| {
+            let booker = Arc::new(Booker {
+                http: p.http.clone(),
+                url: p.url(&format!("/api/v1/businesses/{}/appointments", b.slug)),
+                token: b.token.clone(),
+                service_id: b.service_id.clone(),
+            });
+            Ok((booker, SlotPlan::new(b, 2, 398)?))
         })
-        .collect();
-    // Days 2..400 ahead (minimum notice never bites); contention uses days from 420 on.
-    let plans = businesses
-        .iter()
-        .map(|b| SlotPlan::new(b, 2, 398))
         .collect::<anyhow::Result<Vec<_>>>()?;
-    let spread = Arc::new((bookers, plans));
+    let per_business = Arc::new(per_business);
     let n = businesses.len();
-    let s = Arc::clone(&spread);
+    let all = Arc::clone(&per_business);
     let free = Case::new(
         &format!("POST appointments, free slots, {clients} clients, {n} businesses"),
         None,
         closed_loop(clients, span, move |k| {
-            let s = Arc::clone(&s);
+            let all = Arc::clone(&all);
             async move {
-                let (bookers, plans) = &*s;
-                let (booker, plan) = (&bookers[k % n], &plans[k % n]);
+                let (booker, plan) = &all[k % n];
                 let Some((start, staff)) = plan.slot(k / n) else {
                     return Err(format!("slot plan exhausted ({} slots)", plan.capacity()));
                 };
@@ -201,9 +199,9 @@ async fn measure(p: &Platform, args: &Args) -> anyhow::Result<serde_json::Value>
     });
     // Requests 0, n, 2n, … went to the first business, filling its plan day by day. Availability is asked
     // of a full calendar: the first business is filled up to CALENDAR appointments first (not measured).
-    let plan = &spread.1[0];
+    let (booker, plan) = &per_business[0];
     let booked_before = free.count().div_ceil(n);
-    let first_booked = fill(&spread.0[0], plan, booked_before, clients).await?;
+    let first_booked = fill(booker, plan, booked_before, clients).await?;
     let filled = first_booked - booked_before;
     let days_booked = (first_booked / (plan.capacity() / 398).max(1)).clamp(1, 398);
     cases.push(free);
@@ -214,8 +212,7 @@ async fn measure(p: &Platform, args: &Args) -> anyhow::Result<serde_json::Value>
 
     cases.push(availability(p, business, plan, days_booked, rate, span).await);
 
-    let booker = Arc::new(spread.0[0].clone());
-    let (contended, per_round) = contention(business, &booker, clients, span).await?;
+    let (contended, per_round) = contention(business, booker, clients, span).await?;
     cases.push(contended);
 
     let check = p.check_bookings().await?;

@@ -127,12 +127,8 @@ pub async fn busy(
     now: DateTime<Utc>,
     business_wide: bool,
 ) -> Result<Vec<BusyInterval>, ApiError> {
-    let minutes = |m: u32| TimeDelta::minutes(i64::from(m));
-    let reach_from = from - minutes(rules.buffer_before_minutes);
-    let reach_to = to
-        + TimeDelta::days(1)
-        + minutes(rules.duration_minutes)
-        + minutes(rules.buffer_after_minutes);
+    let (before, after) = rules.blocks_around_start();
+    let (reach_from, reach_to) = (from - before, to + TimeDelta::days(1) + after);
     let mut tx = read::tenant_tx(pool, tenant).await?;
     let rows: Vec<BusyRow> = sqlx::query_as(
         "select staff_id, starts_at, ends_at, buffer_before_minutes, buffer_after_minutes \

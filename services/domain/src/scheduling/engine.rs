@@ -53,6 +53,15 @@ impl ServiceRules {
             _ => self.duration_minutes,
         }
     }
+
+    /// How far before and after its start a slot of this service blocks: its buffer before, and its
+    /// duration plus its buffer after.
+    pub fn blocks_around_start(&self) -> (TimeDelta, TimeDelta) {
+        (
+            minutes(self.buffer_before_minutes),
+            minutes(self.duration_minutes) + minutes(self.buffer_after_minutes),
+        )
+    }
 }
 
 /// One staff member's working time. Whether they perform the service is the caller's decision: pass only

@@ -139,13 +139,11 @@ impl BookingService {
 /// the start on either side): about three days, where [`crate::booking::REACH`] around a start would be
 /// eight. A booking decides about one start.
 fn decision_window(target: &Target<'_>) -> (DateTime<Utc>, DateTime<Utc>) {
-    let rules = &target.service.rules;
-    let minutes = |m: u32| TimeDelta::minutes(i64::from(m));
+    let (before, after) = target.service.rules.blocks_around_start();
     let local_date = TimeDelta::hours(26);
     (
-        target.start - local_date.max(minutes(rules.buffer_before_minutes)),
-        target.start
-            + local_date.max(minutes(rules.duration_minutes) + minutes(rules.buffer_after_minutes)),
+        target.start - local_date.max(before),
+        target.start + local_date.max(after),
     )
 }
 
