@@ -79,7 +79,7 @@ impl AppState {
                 businesses: cache::VersionedCache::default(),
                 catalogs: cache::VersionedCache::default(),
                 assistants: cache::VersionedCache::default(),
-                calls: webhook::lifecycle::CallCache::default(),
+                calls: webhook::lifecycle::call_cache(),
                 webhook: webhook::WebhookConfig::from_env(),
                 bus,
                 closing: CancellationToken::new(),

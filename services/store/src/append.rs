@@ -225,7 +225,7 @@ impl EventStore {
 }
 
 /// The most heads remembered before the cache starts over (it is only a hint).
-const HEAD_CACHE_LIMIT: usize = 100_000;
+pub(crate) const HEAD_CACHE_LIMIT: usize = 100_000;
 
 impl EventStore {
     /// Where a single-stream append can start without reading the stream head: a new stream, or an
@@ -235,29 +235,19 @@ impl EventStore {
             ExpectedVersion::NoStream | ExpectedVersion::Exact(0) => Some((0, GENESIS.to_vec())),
             ExpectedVersion::Exact(v) => self
                 .heads
-                .lock()
-                .ok()?
                 .get(&batch.stream_id)
-                .filter(|(version, _)| *version == v)
-                .cloned(),
+                .filter(|(version, _)| *version == v),
             ExpectedVersion::Any => None,
         }
     }
 
     /// Whether this process has written `stream_id` (its head is remembered): such a stream exists.
     fn knows_stream(&self, stream_id: &str) -> bool {
-        self.heads
-            .lock()
-            .is_ok_and(|heads| heads.contains_key(stream_id))
+        self.heads.contains(stream_id)
     }
 
     pub(crate) fn remember_head(&self, stream_id: String, version: i64, head: Vec<u8>) {
-        if let Ok(mut heads) = self.heads.lock() {
-            if heads.len() >= HEAD_CACHE_LIMIT {
-                heads.clear();
-            }
-            heads.insert(stream_id, (version, head));
-        }
+        self.heads.put(stream_id, (version, head));
     }
 
     /// The one-round-trip append: compare-and-set and insert in a single autocommit statement. `None`

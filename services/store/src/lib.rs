@@ -5,6 +5,7 @@ pub mod audit;
 pub mod bus;
 pub mod error;
 pub mod hash;
+pub mod hint;
 pub mod read;
 pub mod relay;
 pub mod scan;
@@ -30,9 +31,6 @@ pub struct StoreIdentity {
     pub epoch: i32,
 }
 
-/// Stream id → (version, head hash) of the last append this process made to it.
-type HeadCache = std::collections::HashMap<String, (i64, Vec<u8>)>;
-
 /// A handle on the event store. Cheap to clone.
 #[derive(Clone)]
 pub struct EventStore {
@@ -42,7 +40,7 @@ pub struct EventStore {
     clock: Arc<dyn Clock>,
     /// The last head (version, hash) this process wrote per stream: lets the next `Exact` append skip
     /// reading the head. Only a hint — the compare-and-set in the database decides.
-    heads: Arc<std::sync::Mutex<HeadCache>>,
+    heads: Arc<hint::Hints<(i64, Vec<u8>)>>,
     /// Wakes the background notifier after a commit (see [`EventStore::open`]).
     appended: Arc<tokio::sync::Notify>,
 }
@@ -68,7 +66,7 @@ impl EventStore {
             pool,
             identity: StoreIdentity { store_id, epoch },
             upcasters: Arc::new(Upcasters::new()),
-            heads: Arc::default(),
+            heads: Arc::new(hint::Hints::new(append::HEAD_CACHE_LIMIT)),
             appended,
             clock: Arc::new(SystemClock),
         })

@@ -11,6 +11,7 @@ use chrono::{DateTime, Utc};
 use domain::call::{CallState, Observation};
 use events::call::{CallReport, CallStarted, UsageEvent, call_event_id, call_stream, usage_stream};
 use events::{Actor, Metadata, NewEvent};
+use store::hint::Hints;
 use store::{ExpectedVersion, StoreError, StreamAppend};
 use vapi::{Message, MessageType};
 
@@ -190,7 +191,7 @@ pub async fn record(
                         let after = decided.iter().fold(call, |call, keyed| {
                             events::Aggregate::evolve(call, &keyed.event)
                         });
-                        state.calls().put(&stream, after, r.version);
+                        state.calls().put(stream.as_str(), (after, r.version));
                     }
                     // Already stored (a redelivery): where the stream stands now is unknown here.
                     _ => state.calls().forget(&stream),
@@ -245,28 +246,9 @@ const CALL_CACHE_LIMIT: usize = 100_000;
 /// Each call's state and stream version as this process last wrote them: a message's first attempt decides
 /// on it instead of reading the call stream, and the append's expected version catches a stale entry (a
 /// message handled by another instance meanwhile), after which the stream is read.
-#[derive(Debug, Default)]
-pub struct CallCache {
-    calls: std::sync::Mutex<std::collections::HashMap<String, (CallState, i64)>>,
-}
+pub type CallCache = Hints<(CallState, i64)>;
 
-impl CallCache {
-    fn get(&self, stream: &str) -> Option<(CallState, i64)> {
-        self.calls.lock().ok()?.get(stream).cloned()
-    }
-
-    fn put(&self, stream: &str, call: CallState, version: i64) {
-        if let Ok(mut calls) = self.calls.lock() {
-            if calls.len() >= CALL_CACHE_LIMIT {
-                calls.clear();
-            }
-            calls.insert(stream.to_owned(), (call, version));
-        }
-    }
-
-    fn forget(&self, stream: &str) {
-        if let Ok(mut calls) = self.calls.lock() {
-            calls.remove(stream);
-        }
-    }
+/// A [`CallCache`] of the size the webhook keeps.
+pub fn call_cache() -> CallCache {
+    Hints::new(CALL_CACHE_LIMIT)
 }
