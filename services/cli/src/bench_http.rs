@@ -132,7 +132,7 @@ async fn get(http: &reqwest::Client, url: &str, token: Option<&str>) -> Outcome 
 async fn measure(p: &Platform, args: &Args) -> anyhow::Result<serde_json::Value> {
     let span = Duration::from_secs(args.seconds);
     let (rate, clients) = (args.rate, args.clients.max(1));
-    let businesses = p.onboard_many(args.businesses).await?;
+    let businesses = p.onboard_many(args.businesses, false).await?;
     let business = &businesses[0];
     let mut cases = Vec::new();
 

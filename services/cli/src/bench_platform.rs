@@ -17,10 +17,6 @@ use serde_json::{Value, json};
 use crate::bench::BenchDb;
 use crate::config::Config;
 
-/// The provider id of the pool number the webhook benchmark's business claims (what Vapi sends as
-/// `call.phoneNumberId`).
-pub const PHONE_ID: &str = "pn_bench_1";
-const PHONE_NUMBER: &str = "+14155550199";
 /// The business's zone; opening hours are 08:00–20:00 local, every day.
 pub const TZ: Tz = chrono_tz::America::New_York;
 /// Bookable starts per staff member and day: 08:00, 08:30, …, 19:30 (a 30-minute service on a 30-minute grid).
@@ -33,12 +29,14 @@ pub struct Platform {
     db: BenchDb,
 }
 
-/// The onboarded business: owner token, slug, one 30-minute service, three staff who perform it.
+/// The onboarded business: owner token, slug, one 30-minute service, three staff who perform it, and the
+/// provider id of the pool number it claimed, if it claimed one (what Vapi sends as `call.phoneNumberId`).
 pub struct Business {
     pub token: String,
     pub slug: String,
     pub service_id: String,
     pub staff: Vec<String>,
+    pub phone_id: Option<String>,
 }
 
 impl Platform {
@@ -116,29 +114,29 @@ impl Platform {
         Ok(value)
     }
 
-    /// Registers an owner and business, sets hours (08:00–20:00 daily), adds a 30-minute service bookable
-    /// two years ahead and three staff, lifts the per-tenant rate limits, API and tool calls (the benchmark measures the
-    /// platform, not the limiter), and with `claim_number` also has a platform admin add a pool number
-    /// that the owner claims (so the webhook routes by `call.phoneNumberId`) and names the agent.
-    pub async fn onboard(&self, claim_number: bool) -> anyhow::Result<Business> {
-        let business = self.register(0, claim_number).await?;
-        self.settle(Duration::from_secs(30)).await?;
-        Ok(business)
-    }
-
-    /// `count` businesses onboarded as [`Platform::onboard`] does (none claims a number), once the
-    /// projectors have them all.
-    pub async fn onboard_many(&self, count: usize) -> anyhow::Result<Vec<Business>> {
+    /// `count` businesses, each registered by its owner, with hours 08:00–20:00 daily, a 30-minute service
+    /// bookable two years ahead and three staff; the per-tenant rate limits (API and tool calls) are lifted,
+    /// as the benchmark measures the platform, not the limiter. With `claim_numbers` a platform admin also
+    /// adds one pool number per business, which its owner claims (so the webhook routes by
+    /// `call.phoneNumberId`), and every owner names the agent. Returns once the projectors have them all.
+    pub async fn onboard_many(
+        &self,
+        count: usize,
+        claim_numbers: bool,
+    ) -> anyhow::Result<Vec<Business>> {
         let mut businesses = Vec::with_capacity(count);
         for n in 0..count {
-            businesses.push(self.register(n, false).await?);
+            businesses.push(self.register(n).await?);
+        }
+        if claim_numbers {
+            self.claim_numbers(&mut businesses).await?;
         }
         self.settle(Duration::from_secs(30)).await?;
         Ok(businesses)
     }
 
     /// Onboards the `n`-th business of the run (its owner's e-mail and its name carry `n`).
-    async fn register(&self, n: usize, claim_number: bool) -> anyhow::Result<Business> {
+    async fn register(&self, n: usize) -> anyhow::Result<Business> {
         self.app
             .state
             .tenancy()
@@ -205,18 +203,18 @@ impl Platform {
                 .await?;
             staff.push(member["id"].as_str().context("no staff id")?.to_owned());
         }
-        if claim_number {
-            self.claim_number(&base, &token).await?;
-        }
         Ok(Business {
             token,
             slug,
             service_id,
             staff,
+            phone_id: None,
         })
     }
 
-    async fn claim_number(&self, base: &str, token: &str) -> anyhow::Result<()> {
+    /// A pool number per business (`pn_bench_<n>`), added by a platform admin and claimed by the owner,
+    /// and the agent named.
+    async fn claim_numbers(&self, businesses: &mut [Business]) -> anyhow::Result<()> {
         let (email, password) = ("ops@bench.test", "operator password");
         api::tenancy::admin::create_platform_user(
             &self.app.store,
@@ -236,33 +234,41 @@ impl Platform {
             )
             .await?;
         let admin = admin["access_token"].as_str().context("no admin token")?;
-        self.expect(
-            Method::POST,
-            "/api/v1/admin/phone-numbers",
-            Some(admin),
-            json!({"number": PHONE_NUMBER, "provider_phone_number_id": PHONE_ID,
-                   "locality": "San Francisco", "region": "CA"}),
-            StatusCode::CREATED,
-        )
-        .await?;
+        let number = |n: usize| format!("+1415555{:04}", n % 10_000);
+        for n in 0..businesses.len() {
+            self.expect(
+                Method::POST,
+                "/api/v1/admin/phone-numbers",
+                Some(admin),
+                json!({"number": number(n), "provider_phone_number_id": format!("pn_bench_{n}"),
+                       "locality": "San Francisco", "region": "CA"}),
+                StatusCode::CREATED,
+            )
+            .await?;
+        }
         // The pool listing is a read model: claim once the projector has it.
         self.settle(Duration::from_secs(30)).await?;
-        self.expect(
-            Method::POST,
-            &format!("{base}/phone-number"),
-            Some(token),
-            json!({"number": PHONE_NUMBER}),
-            StatusCode::OK,
-        )
-        .await?;
-        self.expect(
-            Method::PUT,
-            &format!("{base}/agent"),
-            Some(token),
-            json!({"name": "Sara", "greeting": "Bench Salon, Sara speaking!"}),
-            StatusCode::OK,
-        )
-        .await?;
+        for (n, business) in businesses.iter_mut().enumerate() {
+            let base = format!("/api/v1/businesses/{}", business.slug);
+            let token = Some(business.token.as_str());
+            self.expect(
+                Method::POST,
+                &format!("{base}/phone-number"),
+                token,
+                json!({"number": number(n)}),
+                StatusCode::OK,
+            )
+            .await?;
+            self.expect(
+                Method::PUT,
+                &format!("{base}/agent"),
+                token,
+                json!({"name": "Sara", "greeting": format!("Bench Salon {n}, Sara speaking!")}),
+                StatusCode::OK,
+            )
+            .await?;
+            business.phone_id = Some(format!("pn_bench_{n}"));
+        }
         Ok(())
     }
 

@@ -1,9 +1,10 @@
-//! `voiceappoint bench webhook` (issue 5): the real platform in this process on a throwaway database, a
-//! business with a claimed pool number, then Vapi messages played at a fixed offered rate (open loop,
-//! latency from each message's scheduled send time): `assistant-request`, `tool-calls` with
+//! `voiceappoint bench webhook` (issue 5): the real platform in this process on a throwaway database,
+//! `--businesses` businesses each with a claimed pool number, then Vapi messages played at a fixed offered
+//! rate (open loop, latency from each message's scheduled send time): `assistant-request`, `tool-calls` with
 //! `check_service_availability`, and `tool-calls` with `book_appointment` (every one a different free
-//! slot), beside the same-run HTTP floor `GET /healthz` at the same rate over the same client. Every
-//! message is its own call (a fresh `call.id`), as many concurrent callers would send.
+//! slot), beside the same-run HTTP floor `GET /healthz` at the same rate over the same client. Message `i`
+//! is dialled to business `i % businesses`, and every message is its own call (a fresh `call.id`), as many
+//! concurrent callers of many businesses would send.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -13,7 +14,7 @@ use reqwest::StatusCode;
 use serde_json::{Value, json};
 
 use crate::bench_load::{self, Case, Outcome, Target, open_loop, unexpected};
-use crate::bench_platform::{PHONE_ID, Platform, SlotPlan};
+use crate::bench_platform::{Platform, SlotPlan};
 use crate::config::Config;
 use crate::platform::out;
 
@@ -29,6 +30,9 @@ pub struct Args {
     /// Most requests in flight (and keep-alive connections).
     #[arg(long, default_value_t = 64)]
     pub clients: usize,
+    /// Businesses the messages are spread over, each with its own pool number.
+    #[arg(long, default_value_t = 16)]
+    pub businesses: usize,
     /// Print the results as one JSON object instead of a table.
     #[arg(long)]
     pub json: bool,
@@ -41,8 +45,8 @@ const BOOKING_P99: Duration = Duration::from_millis(30);
 
 pub async fn run(config: &Config, args: Args) -> anyhow::Result<()> {
     anyhow::ensure!(
-        args.rate > 0.0 && args.seconds > 0,
-        "--rate and --seconds must be positive"
+        args.rate > 0.0 && args.seconds > 0 && args.businesses > 0,
+        "--rate, --seconds and --businesses must be positive"
     );
     // The in-process server reads the same variable (api::webhook::WebhookConfig::from_env); it has no
     // default of its own, and with none set it refuses every message, so there is nothing to measure.
@@ -67,16 +71,17 @@ pub async fn run(config: &Config, args: Args) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// The `call` object Vapi sends with every message; the `i`-th call comes from its own caller (the
-/// booking tools book under the caller's number, and one client's bookings serialize on its stream).
-fn call(id: &str, i: usize) -> Value {
+/// The `call` object Vapi sends with every message, dialled to pool number `phone_id`; the `i`-th call
+/// comes from its own caller (the booking tools book under the caller's number, and one client's bookings
+/// serialize on its stream).
+fn call(id: &str, phone_id: &str, i: usize) -> Value {
     json!({"id": id, "orgId": "org_bench", "type": "inboundPhoneCall", "status": "in-progress",
-           "phoneNumberId": PHONE_ID, "customer": {"number": format!("+1203{i:07}")},
+           "phoneNumberId": phone_id, "customer": {"number": format!("+1203{i:07}")},
            "createdAt": "2027-03-10T15:00:00.000Z", "updatedAt": "2027-03-10T15:00:00.000Z"})
 }
 
-fn tool_call(call_id: &str, i: usize, name: &str, arguments: &Value) -> Value {
-    json!({"message": {"type": "tool-calls", "call": call(call_id, i),
+fn tool_call(call_id: &str, phone_id: &str, i: usize, name: &str, arguments: &Value) -> Value {
+    json!({"message": {"type": "tool-calls", "call": call(call_id, phone_id, i),
         "toolCallList": [{"id": format!("tc-{call_id}"), "type": "function",
                           "function": {"name": name, "arguments": arguments}}]}})
 }
@@ -149,13 +154,22 @@ impl Sender {
 async fn measure(p: &Platform, args: &Args, secret: &str) -> anyhow::Result<Value> {
     let span = Duration::from_secs(args.seconds);
     let (rate, clients) = (args.rate, args.clients.max(1));
-    let business = p.onboard(true).await?;
+    let businesses = p.onboard_many(args.businesses, true).await?;
+    let n = businesses.len();
+    let dialled: Vec<(String, SlotPlan)> = businesses
+        .iter()
+        .map(|b| {
+            let phone_id = b.phone_id.clone().context("a business without a number")?;
+            Ok((phone_id, SlotPlan::new(b, 2, 398)?))
+        })
+        .collect::<anyhow::Result<_>>()?;
+    // Message `i` goes to business `i % n`, as its `(i / n)`-th message there.
+    let line = |i: usize| (&dialled[i % n].0, &dialled[i % n].1, i / n);
     let sender = Arc::new(Sender {
         http: p.http.clone(),
         url: p.url("/vapi/webhook"),
         secret: secret.to_owned(),
     });
-    let plan = Arc::new(SlotPlan::new(&business, 2, 398)?);
     let run = &uuid::Uuid::new_v4().simple().to_string()[..8];
     let mut cases = Vec::new();
 
@@ -201,7 +215,8 @@ async fn measure(p: &Platform, args: &Args, secret: &str) -> anyhow::Result<Valu
 
     cases.push(
         run_case("assistant-request", Expect::Assistant, ASSISTANT_P99, &|i| {
-            json!({"message": {"type": "assistant-request", "call": call(&format!("bench-{run}-a{i}"), i)}})
+            let (phone_id, _, _) = line(i);
+            json!({"message": {"type": "assistant-request", "call": call(&format!("bench-{run}-a{i}"), phone_id, i)}})
         })
         .await,
     );
@@ -214,27 +229,30 @@ async fn measure(p: &Platform, args: &Args, secret: &str) -> anyhow::Result<Valu
             Expect::Slots,
             AVAILABILITY_P99,
             &|i| {
+                let (phone_id, plan, k) = line(i);
                 tool_call(
                     &format!("bench-{run}-c{i}"),
+                    phone_id,
                     i,
                     "check_service_availability",
-                    &json!({"service": "Haircut", "date": plan.day(i % 30)}),
+                    &json!({"service": "Haircut", "date": plan.day(k % 30)}),
                 )
             },
         )
         .await,
     );
     settle(p).await;
-    let capacity = plan.capacity();
     cases.push(
         run_case(
             "tool-calls: book_appointment",
             Expect::Booked,
             BOOKING_P99,
             &|i| {
-                let (start, staff) = plan.slot(i % capacity).unwrap_or_default();
+                let (phone_id, plan, k) = line(i);
+                let (start, staff) = plan.slot(k % plan.capacity()).unwrap_or_default();
                 tool_call(
                     &format!("bench-{run}-b{i}"),
+                    phone_id,
                     i,
                     "book_appointment",
                     &json!({"service": "Haircut", "start": start, "staff_id": staff,
@@ -251,7 +269,7 @@ async fn measure(p: &Platform, args: &Args, secret: &str) -> anyhow::Result<Valu
         .map_or(0, |c| c.labels.get("ok").copied().unwrap_or(0));
     let clean = check.clean() && check.booked == booked_ok;
     let mut lines = vec![format!(
-        "bench webhook: {} s per case, offered rate {rate}/s, at most {clients} in flight, latency from the scheduled send time{}",
+        "bench webhook: {} s per case, offered rate {rate}/s, at most {clients} in flight, {n} businesses, latency from the scheduled send time{}",
         args.seconds,
         if cfg!(debug_assertions) {
             " (DEBUG build: not representative)"
@@ -265,7 +283,7 @@ async fn measure(p: &Platform, args: &Args, secret: &str) -> anyhow::Result<Valu
         check.booked, check.overlaps, check.differences, if clean { "ok" } else { "FAILED" }
     ));
     Ok(json!({
-        "bench": "webhook", "seconds": args.seconds, "rate": rate, "clients": clients,
+        "bench": "webhook", "seconds": args.seconds, "rate": rate, "clients": clients, "businesses": n,
         "release": !cfg!(debug_assertions),
         "cases": cases.iter().map(Case::json).collect::<Vec<_>>(),
         "checks": {"appointments": check.booked, "answered_booked": booked_ok, "overlaps": check.overlaps,
