@@ -143,12 +143,51 @@ impl EventStore {
         let mut tx = self.pool.begin().await?;
         let mut results = Vec::with_capacity(batches.len());
         let mut heads = Vec::with_capacity(batches.len());
-        for (i, batch) in batches.iter().enumerate() {
-            let at = Place {
+        let places: Vec<Place> = batches
+            .iter()
+            .enumerate()
+            .map(|(i, batch)| Place {
                 first_in_tx: i == 0,
                 known_to_exist: self.knows_stream(&batch.stream_id),
+            })
+            .collect();
+        // When every stream is tried as new (a booking's), one statement creates them all; a stream it
+        // finds existing takes the path below as a known stream (an `Any`), or fails there (a new one).
+        let combined = batches.len() > 1
+            && batches
+                .iter()
+                .zip(&places)
+                .all(|(b, at)| at.tried_as_new(b));
+        let mut created = vec![None; batches.len()];
+        if combined {
+            let made = create_streams(&mut tx, self.identity.epoch, batches, recorded_at).await?;
+            if !made.first_write {
+                return Err(not_first_write());
+            }
+            created = made.to;
+        }
+        for ((batch, at), created) in batches.iter().zip(places).zip(created) {
+            let appended = match created {
+                Some((version, head)) => Some((
+                    AppendResult {
+                        stream_id: batch.stream_id.clone(),
+                        version,
+                        appended: true,
+                    },
+                    head,
+                )),
+                // Already there: an `Any` stream is appended to as an existing one; a stream that
+                // had to be new is tried again, which reports the conflict with its version.
+                None if combined => {
+                    let at = Place {
+                        first_in_tx: false,
+                        known_to_exist: !must_be_new(batch),
+                    };
+                    append_stream(&mut tx, self.identity.epoch, batch, recorded_at, at).await?
+                }
+                None => append_stream(&mut tx, self.identity.epoch, batch, recorded_at, at).await?,
             };
-            match append_stream(&mut tx, self.identity.epoch, batch, recorded_at, at).await? {
+            match appended {
                 Some((result, head)) => {
                     heads.push((result.stream_id.clone(), result.version, head));
                     results.push(result);
@@ -309,10 +348,7 @@ async fn append_stream(
     recorded_at: DateTime<Utc>,
     at: Place,
 ) -> Result<Option<(AppendResult, Vec<u8>)>, StoreError> {
-    let Place {
-        first_in_tx,
-        known_to_exist,
-    } = at;
+    let first_in_tx = at.first_in_tx;
     let appended = |(version, head)| {
         Some((
             AppendResult {
@@ -327,11 +363,8 @@ async fn append_stream(
     // not written, which often is new (a new client's) — is first tried as new: one statement. A new stream
     // has no earlier version another transaction could have written, so the feed-order check below has
     // nothing to check, and as the first statement after BEGIN it is trivially the first write.
-    let must_be_new = matches!(
-        batch.expected,
-        ExpectedVersion::NoStream | ExpectedVersion::Exact(0)
-    );
-    if must_be_new || (batch.expected == ExpectedVersion::Any && !first_in_tx && !known_to_exist) {
+    let must_be_new = must_be_new(batch);
+    if at.tried_as_new(batch) {
         let moved = cas_and_insert(&mut *tx, epoch, batch, 0, &GENESIS, recorded_at).await?;
         if first_in_tx && !moved.first_write {
             return Err(not_first_write());
@@ -429,6 +462,22 @@ struct Place {
     known_to_exist: bool,
 }
 
+impl Place {
+    /// Whether `batch` is first tried as a new stream here (see [`append_stream`]).
+    fn tried_as_new(self, batch: &StreamAppend) -> bool {
+        must_be_new(batch)
+            || (batch.expected == ExpectedVersion::Any && !self.first_in_tx && !self.known_to_exist)
+    }
+}
+
+/// Whether `batch`'s stream must not exist yet.
+fn must_be_new(batch: &StreamAppend) -> bool {
+    matches!(
+        batch.expected,
+        ExpectedVersion::NoStream | ExpectedVersion::Exact(0)
+    )
+}
+
 fn not_first_write() -> StoreError {
     StoreError::Invariant(
         "the stream-head compare-and-set must be the transaction's first write".into(),
@@ -449,16 +498,16 @@ async fn cas_and_insert<'e>(
 ) -> Result<Moved, StoreError> {
     let rows = EventRows::build(epoch, batch, base, prev, recorded_at)?;
     let version = base + i64::try_from(batch.events.len()).unwrap_or(i64::MAX);
-    let head = rows.hash.last().cloned().unwrap_or_else(|| prev.to_vec());
+    let head = rows.last_hash().cloned().unwrap_or_else(|| prev.to_vec());
     let tenant = batch.events.iter().find_map(|e| e.tenant_id);
     // `f` is read by the compare-and-set before it writes, so `fresh` tells whether anything was written
     // in this transaction before this statement.
     let cas = if base == 0 {
         "insert into streams (stream_id, version, tenant_id, head_hash, updated_at) \
-         select $2, $13, $14, $15, $3 from f on conflict (stream_id) do nothing returning 1"
+         select $16, $13, $14, $15, $3 from f on conflict (stream_id) do nothing returning 1"
     } else {
         "update streams set version = $13, head_hash = $15, updated_at = $3 from f \
-         where stream_id = $2 and version = $16 and head_hash = $17 returning 1"
+         where stream_id = $16 and version = $17 and head_hash = $18 returning 1"
     };
     let sql = format!(
         "with f as materialized (select pg_current_xact_id_if_assigned() is null as fresh), \
@@ -469,7 +518,8 @@ async fn cas_and_insert<'e>(
         .bind(sqlx::query(&sql))
         .bind(version)
         .bind(tenant)
-        .bind(&head);
+        .bind(&head)
+        .bind(&batch.stream_id);
     if base != 0 {
         query = query.bind(base).bind(prev);
     }
@@ -481,6 +531,71 @@ async fn cas_and_insert<'e>(
     })
 }
 
+/// Several new streams at once: one statement inserts every stream head (`on conflict do nothing`) and the
+/// events of the heads it inserted, as [`cas_and_insert`] does for one stream from version 0. A booking
+/// opens three streams (its own, its usage, often its client's): one round trip instead of three.
+async fn create_streams(
+    conn: &mut PgConnection,
+    epoch: i32,
+    batches: &[StreamAppend],
+    recorded_at: DateTime<Utc>,
+) -> Result<Created, StoreError> {
+    let n: usize = batches.iter().map(|b| b.events.len()).sum();
+    let mut rows = EventRows::with_capacity(epoch, recorded_at, n);
+    let mut heads = Vec::with_capacity(batches.len());
+    for batch in batches {
+        rows.push(batch, 0, &GENESIS)?;
+        let version = i64::try_from(batch.events.len()).unwrap_or(i64::MAX);
+        let head = rows
+            .last_hash()
+            .cloned()
+            .unwrap_or_else(|| GENESIS.to_vec());
+        heads.push((version, head));
+    }
+    let sql = format!(
+        "with f as materialized (select pg_current_xact_id_if_assigned() is null as fresh), \
+           cas as ( \
+             insert into streams (stream_id, version, tenant_id, head_hash, updated_at) \
+             select n.s, n.v, n.tn, n.h, $3 \
+             from f, unnest($13::text[], $14::bigint[], $15::uuid[], $16::bytea[]) as n(s, v, tn, h) \
+             on conflict (stream_id) do nothing returning stream_id), \
+           inserted as ({INSERT_EVENTS} where u.s in (select stream_id from cas)) \
+         select array(select stream_id from cas), (select fresh from f)"
+    );
+    let ids: Vec<&str> = batches.iter().map(|b| b.stream_id.as_str()).collect();
+    let versions: Vec<i64> = heads.iter().map(|(v, _)| *v).collect();
+    let tenants: Vec<Option<Uuid>> = batches
+        .iter()
+        .map(|b| b.events.iter().find_map(|e| e.tenant_id))
+        .collect();
+    let hashes: Vec<&[u8]> = heads.iter().map(|(_, h)| h.as_slice()).collect();
+    let row = rows
+        .bind(sqlx::query(&sql))
+        .bind(&ids)
+        .bind(&versions)
+        .bind(&tenants)
+        .bind(&hashes)
+        .fetch_one(&mut *conn)
+        .await?;
+    let made: Vec<String> = row.try_get(0)?;
+    Ok(Created {
+        to: batches
+            .iter()
+            .zip(heads)
+            .map(|(batch, head)| made.contains(&batch.stream_id).then_some(head))
+            .collect(),
+        first_write: row.try_get(1)?,
+    })
+}
+
+/// What [`create_streams`] did.
+struct Created {
+    /// Per batch: `(version, head hash)` when its stream was created; `None` when it already existed.
+    to: Vec<Option<(i64, Vec<u8>)>>,
+    /// Whether the transaction had written nothing before the statement.
+    first_write: bool,
+}
+
 /// What [`cas_and_insert`] did.
 struct Moved {
     /// `(version, head hash)` when the stream moved; `None` (nothing written) when its head was elsewhere.
@@ -489,20 +604,21 @@ struct Moved {
     first_write: bool,
 }
 
-/// The multi-row insert of one stream's events: the values every row shares as parameters `$1`–`$3`,
-/// the rest as column arrays (`$4`–`$12`). Payload and metadata travel as their canonical JSON text — the
-/// bytes the hash covers, written once — and Postgres parses them into `jsonb`.
+/// The multi-row insert of events: the values every row shares as parameters `$1` and `$3`, the rest as
+/// column arrays (`$2`, `$4`–`$12`; `$2` is each row's stream). Payload and metadata travel as their
+/// canonical JSON text — the bytes the hash covers, written once — and Postgres parses them into `jsonb`.
+/// Statements embedding it add a condition on `u.s`, the row's stream.
 const INSERT_EVENTS: &str = "insert into events (epoch, event_id, stream_id, stream_version, event_type, \
       schema_version, tenant_id, data, metadata, recorded_at, prev_hash, hash) \
-    select $1, u.id, $2, u.v, u.t, u.sv, u.tn, u.d::jsonb, u.m::jsonb, $3, u.p, u.h \
-    from unnest($4::uuid[], $5::bigint[], $6::text[], $7::int[], $8::uuid[], $9::text[], $10::text[], \
-      $11::bytea[], $12::bytea[]) as u(id, v, t, sv, tn, d, m, p, h)";
+    select $1, u.id, u.s, u.v, u.t, u.sv, u.tn, u.d::jsonb, u.m::jsonb, $3, u.p, u.h \
+    from unnest($2::text[], $4::uuid[], $5::bigint[], $6::text[], $7::int[], $8::uuid[], $9::text[], \
+      $10::text[], $11::bytea[], $12::bytea[]) as u(s, id, v, t, sv, tn, d, m, p, h)";
 
-/// One stream's events as the columns of [`INSERT_EVENTS`], hashes chained.
+/// Events as the columns of [`INSERT_EVENTS`], each stream's hashes chained.
 struct EventRows<'a> {
     epoch: i32,
-    stream_id: &'a str,
     recorded_at: DateTime<Utc>,
+    stream_id: Vec<&'a str>,
     event_id: Vec<Uuid>,
     version: Vec<i64>,
     event_type: Vec<&'a str>,
@@ -515,6 +631,7 @@ struct EventRows<'a> {
 }
 
 impl<'a> EventRows<'a> {
+    /// One stream's events, chained from version `base` with head hash `prev`.
     fn build(
         epoch: i32,
         batch: &'a StreamAppend,
@@ -522,11 +639,16 @@ impl<'a> EventRows<'a> {
         prev: &[u8],
         recorded_at: DateTime<Utc>,
     ) -> Result<Self, StoreError> {
-        let n = batch.events.len();
-        let mut rows = Self {
+        let mut rows = Self::with_capacity(epoch, recorded_at, batch.events.len());
+        rows.push(batch, base, prev)?;
+        Ok(rows)
+    }
+
+    fn with_capacity(epoch: i32, recorded_at: DateTime<Utc>, n: usize) -> Self {
+        Self {
             epoch,
-            stream_id: &batch.stream_id,
             recorded_at,
+            stream_id: Vec::with_capacity(n),
             event_id: Vec::with_capacity(n),
             version: Vec::with_capacity(n),
             event_type: Vec::with_capacity(n),
@@ -536,7 +658,13 @@ impl<'a> EventRows<'a> {
             metadata: Vec::with_capacity(n),
             prev_hash: Vec::with_capacity(n),
             hash: Vec::with_capacity(n),
-        };
+        }
+    }
+
+    /// Adds `batch`'s events, chained from version `base` with head hash `prev`.
+    fn push(&mut self, batch: &'a StreamAppend, base: i64, prev: &[u8]) -> Result<(), StoreError> {
+        let rows = self;
+        let recorded_at = rows.recorded_at;
         let mut prev = prev.to_vec();
         let mut capacity = 128;
         for (version, event) in (base + 1..).zip(&batch.events) {
@@ -561,6 +689,7 @@ impl<'a> EventRows<'a> {
                 },
             )
             .to_vec();
+            rows.stream_id.push(&batch.stream_id);
             rows.event_id.push(event.event_id);
             rows.version.push(version);
             rows.event_type.push(&event.event_type);
@@ -572,7 +701,12 @@ impl<'a> EventRows<'a> {
                 .push(std::mem::replace(&mut prev, hash.clone()));
             rows.hash.push(hash);
         }
-        Ok(rows)
+        Ok(())
+    }
+
+    /// The last hash of the rows (the head of the stream pushed last).
+    fn last_hash(&self) -> Option<&Vec<u8>> {
+        self.hash.last()
     }
 
     /// Binds `$1`–`$12` of [`INSERT_EVENTS`] (or of a statement embedding it).

@@ -220,6 +220,80 @@ async fn a_multi_stream_append_is_all_or_nothing(pool: PgPool) {
 }
 
 #[sqlx::test(migrator = "store::MIGRATOR")]
+async fn new_streams_open_together_and_one_that_exists_is_appended_to_or_reported(pool: PgPool) {
+    // Another process wrote `other-client` (this one has no hint that it exists), as another booking of
+    // the same caller would have.
+    let elsewhere = open(pool.clone()).await;
+    elsewhere
+        .append("other-client", ExpectedVersion::NoStream, vec![ev(0)])
+        .await
+        .unwrap();
+    let store = open(pool).await;
+    let booking = |n: u64, client: ExpectedVersion| {
+        vec![
+            StreamAppend::new(
+                format!("other-booking-{n}"),
+                ExpectedVersion::NoStream,
+                vec![ev(n), ev(n + 1)],
+            ),
+            StreamAppend::new("other-client", client, vec![ev(n + 2)]),
+            StreamAppend::new(
+                format!("other-usage-{n}"),
+                ExpectedVersion::NoStream,
+                vec![ev(n + 3)],
+            ),
+        ]
+    };
+    // All three are tried as new: the existing `Any` stream takes the event as its version 2.
+    let done = store
+        .append_many(booking(10, ExpectedVersion::Any), None)
+        .await
+        .unwrap();
+    let versions: Vec<(&str, i64)> = done
+        .iter()
+        .map(|r| (r.stream_id.as_str(), r.version))
+        .collect();
+    assert_eq!(
+        versions,
+        vec![
+            ("other-booking-10", 2),
+            ("other-client", 2),
+            ("other-usage-10", 1)
+        ]
+    );
+    // A stream that must be new but exists fails the whole append with its actual version.
+    let fresh = open(store.pool().clone()).await;
+    let err = fresh
+        .append_many(booking(10, ExpectedVersion::Any), None)
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&err, StoreError::Conflict { stream, actual: Some(2), .. } if stream == "other-booking-10"),
+        "{err:?}"
+    );
+    let err = fresh
+        .append_many(booking(20, ExpectedVersion::NoStream), None)
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&err, StoreError::Conflict { stream, actual: Some(2), .. } if stream == "other-client"),
+        "{err:?}"
+    );
+    assert!(
+        fresh
+            .read_stream_all("other-booking-20")
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert_eq!(
+        fresh.read_stream_all("other-client").await.unwrap().len(),
+        2
+    );
+    assert!(fresh.verify_chains(None).await.unwrap().is_clean());
+}
+
+#[sqlx::test(migrator = "store::MIGRATOR")]
 async fn the_hook_runs_in_the_append_transaction_and_its_failure_rolls_everything_back(
     pool: PgPool,
 ) {
