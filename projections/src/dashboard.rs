@@ -31,6 +31,7 @@ use std::collections::{HashMap, HashSet};
 use chrono::{DateTime, NaiveDate, Utc};
 use events::StreamKind;
 use events::booking::BookingEvent;
+use events::call::{CallEvent, UsageEvent};
 use events::catalog::{BusinessEvent, ServiceEvent};
 use futures::FutureExt;
 use futures::future::BoxFuture;
@@ -80,49 +81,57 @@ impl Projector for Dashboard {
     }
 }
 
-/// Applies events in order, then writes what they added to the day counters.
-async fn apply_events(conn: &mut PgConnection, events: &[&StoredEvent]) -> Result<(), sqlx::Error> {
-    let mut pending = Pending::default();
-    for &event in events {
-        apply_one(conn, &mut pending, event).await?;
-    }
-    pending.flush(conn).await
+/// An event of a kind the dashboard reads, decoded.
+enum Item {
+    Business(BusinessEvent),
+    Service(ServiceEvent),
+    Call(CallEvent),
+    Usage(UsageEvent),
+    Booking(Uuid, BookingEvent),
 }
 
-async fn apply_one(
-    conn: &mut PgConnection,
-    pending: &mut Pending,
-    event: &StoredEvent,
-) -> Result<(), sqlx::Error> {
+fn item(event: &StoredEvent) -> Option<Item> {
     match events::stream::kind_of(&event.stream_id) {
-        events::StreamKind::Business => match decode(event) {
-            Some(e) => business(conn, pending, &e).await,
-            None => Ok(()),
-        },
-        events::StreamKind::Service => match decode(event) {
-            Some(e) => service(conn, pending, &e).await,
-            None => Ok(()),
-        },
-        events::StreamKind::Call => match decode(event) {
-            Some(e) => calls::call(conn, pending, &e).await,
-            None => Ok(()),
-        },
-        events::StreamKind::Usage => match decode(event) {
-            Some(e) => calls::usage(conn, pending, &e).await,
-            None => Ok(()),
-        },
-        events::StreamKind::Booking => {
-            let id = event
-                .stream_id
-                .strip_prefix("booking-")
-                .and_then(|id| id.parse().ok());
-            match (id, decode(event)) {
-                (Some(id), Some(e)) => booking(conn, pending, id, &e).await,
-                _ => Ok(()),
-            }
+        StreamKind::Business => decode(event).map(Item::Business),
+        StreamKind::Service => decode(event).map(Item::Service),
+        StreamKind::Call => decode(event).map(Item::Call),
+        StreamKind::Usage => decode(event).map(Item::Usage),
+        StreamKind::Booking => {
+            let id = event.stream_id.strip_prefix("booking-")?.parse().ok()?;
+            decode(event).map(|e| Item::Booking(id, e))
         }
-        _ => Ok(()),
+        _ => None,
     }
+}
+
+/// Applies events in order, then writes what they added: the batch's calls are read once and written
+/// once (see `calls`), the day counters with one statement.
+async fn apply_events(conn: &mut PgConnection, events: &[&StoredEvent]) -> Result<(), sqlx::Error> {
+    let items: Vec<Item> = events.iter().filter_map(|e| item(e)).collect();
+    let mut call_ids: Vec<&str> = items
+        .iter()
+        .filter_map(|i| match i {
+            Item::Call(e) => Some(calls::call_id_of_call(e)),
+            Item::Usage(e) => calls::call_id_of_usage(e),
+            _ => None,
+        })
+        .collect();
+    call_ids.sort_unstable();
+    call_ids.dedup();
+    let mut pending = Pending {
+        calls: calls::Calls::load(conn, &call_ids).await?,
+        ..Pending::default()
+    };
+    for item in &items {
+        match item {
+            Item::Business(e) => business(conn, &mut pending, e).await?,
+            Item::Service(e) => service(conn, &mut pending, e).await?,
+            Item::Call(e) => calls::call(conn, &mut pending, e).await?,
+            Item::Usage(e) => calls::usage(conn, &mut pending, e).await?,
+            Item::Booking(id, e) => booking(conn, &mut pending, *id, e).await?,
+        }
+    }
+    pending.flush(conn).await
 }
 
 /// Decodes an event of a kind the dashboard reads; an undecodable one is logged and skipped (it cannot
@@ -167,14 +176,15 @@ impl Delta {
 
 /// What a batch adds to `dashboard_days`, written with one statement at its end (the counters are sums, and
 /// nothing in the projector reads them back); the bookings it has yet to insert into `dashboard_bookings`
-/// (one statement for a run of bookings, written before anything reads that table); and the zones and
-/// prices it has looked up or changed.
+/// (one statement for a run of bookings, written before anything reads that table); the zones and
+/// prices it has looked up or changed; and its calls.
 #[derive(Debug, Default)]
 struct Pending {
     days: HashMap<(Uuid, NaiveDate), Delta>,
     booked: Vec<Booked>,
     zones: HashMap<Uuid, String>,
     prices: HashMap<Uuid, i64>,
+    calls: calls::Calls,
 }
 
 /// A `dashboard_bookings` row waiting to be inserted.
@@ -262,6 +272,8 @@ impl Pending {
     }
 
     async fn flush(mut self, conn: &mut PgConnection) -> Result<(), sqlx::Error> {
+        let mut calls = std::mem::take(&mut self.calls);
+        calls.flush(conn, &mut self).await?;
         self.insert_booked(conn).await?;
         if self.days.is_empty() {
             return Ok(());

@@ -80,6 +80,8 @@ const ANY_RETRIES: usize = 20;
 enum Attempt {
     Done(Vec<AppendResult>),
     LostRace,
+    /// The streams could not all be created by one statement: append them one by one.
+    OneByOne,
 }
 
 impl EventStore {
@@ -117,10 +119,12 @@ impl EventStore {
             }
         }
         let mut hook = hook;
+        let mut together = true;
         for _ in 0..ANY_RETRIES {
-            match self.try_append(&batches, &mut hook).await {
+            match self.try_append(&batches, &mut hook, together).await {
                 Ok(Attempt::Done(results)) => return Ok(results),
                 Ok(Attempt::LostRace) => {}
+                Ok(Attempt::OneByOne) => together = false,
                 Err(err) => return self.maybe_already_appended(&batches, err).await,
             }
         }
@@ -138,6 +142,7 @@ impl EventStore {
         &self,
         batches: &[StreamAppend],
         hook: &mut Option<AppendHook<'_>>,
+        together: bool,
     ) -> Result<Attempt, StoreError> {
         let recorded_at = micros(self.clock.now());
         let mut tx = self.pool.begin().await?;
@@ -151,42 +156,50 @@ impl EventStore {
                 known_to_exist: self.knows_stream(&batch.stream_id),
             })
             .collect();
-        // When every stream is tried as new (a booking's), one statement creates them all; a stream it
-        // finds existing takes the path below as a known stream (an `Any`), or fails there (a new one).
-        let combined = batches.len() > 1
+        // When every stream is tried as new (a booking's), one statement creates them all, taking their
+        // locks in the same (sorted) order as one by one. If one exists, nothing more is written here:
+        // touching it now would lock it after streams that sort later, and two appends locking in
+        // different orders can deadlock. A stream that had to be new is a conflict; an `Any` stream that
+        // exists sends the append round again one stream at a time.
+        if together
+            && batches.len() > 1
             && batches
                 .iter()
                 .zip(&places)
-                .all(|(b, at)| at.tried_as_new(b));
-        let mut created = vec![None; batches.len()];
-        if combined {
+                .all(|(b, at)| at.tried_as_new(b))
+        {
             let made = create_streams(&mut tx, self.identity.epoch, batches, recorded_at).await?;
             if !made.first_write {
                 return Err(not_first_write());
             }
-            created = made.to;
-        }
-        for ((batch, at), created) in batches.iter().zip(places).zip(created) {
-            let appended = match created {
-                Some((version, head)) => Some((
-                    AppendResult {
-                        stream_id: batch.stream_id.clone(),
-                        version,
-                        appended: true,
-                    },
-                    head,
-                )),
-                // Already there: an `Any` stream is appended to as an existing one; a stream that
-                // had to be new is tried again, which reports the conflict with its version.
-                None if combined => {
-                    let at = Place {
-                        first_in_tx: false,
-                        known_to_exist: !must_be_new(batch),
-                    };
-                    append_stream(&mut tx, self.identity.epoch, batch, recorded_at, at).await?
+            if let Some((batch, _)) = batches.iter().zip(&made.to).find(|(_, to)| to.is_none()) {
+                if !must_be_new(batch) {
+                    return Ok(Attempt::OneByOne);
                 }
-                None => append_stream(&mut tx, self.identity.epoch, batch, recorded_at, at).await?,
-            };
+                let actual: Option<i64> =
+                    sqlx::query_scalar("select version from streams where stream_id = $1")
+                        .bind(&batch.stream_id)
+                        .fetch_optional(&mut *tx)
+                        .await?;
+                return Err(StoreError::Conflict {
+                    stream: batch.stream_id.clone(),
+                    expected: batch.expected.to_string(),
+                    actual,
+                });
+            }
+            for (batch, (version, head)) in batches.iter().zip(made.to.into_iter().flatten()) {
+                heads.push((batch.stream_id.clone(), version, head));
+                results.push(AppendResult {
+                    stream_id: batch.stream_id.clone(),
+                    version,
+                    appended: true,
+                });
+            }
+            return self.finish(tx, batches, hook, results, heads).await;
+        }
+        for (batch, at) in batches.iter().zip(places) {
+            let appended =
+                append_stream(&mut tx, self.identity.epoch, batch, recorded_at, at).await?;
             match appended {
                 Some((result, head)) => {
                     heads.push((result.stream_id.clone(), result.version, head));
@@ -195,6 +208,18 @@ impl EventStore {
                 None => return Ok(Attempt::LostRace),
             }
         }
+        self.finish(tx, batches, hook, results, heads).await
+    }
+
+    /// Runs the hook, commits, and remembers the new heads.
+    async fn finish(
+        &self,
+        mut tx: sqlx::Transaction<'_, sqlx::Postgres>,
+        batches: &[StreamAppend],
+        hook: &mut Option<AppendHook<'_>>,
+        results: Vec<AppendResult>,
+        heads: Vec<(String, i64, Vec<u8>)>,
+    ) -> Result<Attempt, StoreError> {
         if let Some(hook) = hook.take() {
             hook(&mut tx).await.map_err(StoreError::Hook)?;
         }
