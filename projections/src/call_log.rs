@@ -1,7 +1,9 @@
 //! `call_log`: every call with its status, times, tool invocations, transcript, report and cost.
 
 use events::StreamKind;
-use events::call::{CallEvent, status_rank};
+use std::collections::HashMap;
+
+use events::call::{CallEvent, CallStarted, ToolInvoked, status_rank};
 use futures::FutureExt;
 use futures::future::BoxFuture;
 use sqlx::PgConnection;
@@ -30,29 +32,143 @@ impl Projector for CallLog {
         conn: &'a mut PgConnection,
         events: &'a [&'a StoredEvent],
     ) -> BoxFuture<'a, Result<(), sqlx::Error>> {
-        async move {
-            for event in events {
-                apply_event(&mut *conn, event).await?;
-            }
-            Ok(())
+        apply_events(conn, events).boxed()
+    }
+}
+
+/// Applies a batch in rounds: round `k` holds the `k`-th event of every call in the batch. Each call's
+/// events keep their order, and the events of one round belong to different calls, whose rows they alone
+/// touch, so a round's call starts are one insert and its tool invocations one statement; the other
+/// events (a few per call) are one statement each.
+async fn apply_events(conn: &mut PgConnection, events: &[&StoredEvent]) -> Result<(), sqlx::Error> {
+    let mut rounds: Vec<Vec<(&StoredEvent, CallEvent)>> = Vec::new();
+    let mut next: HashMap<&str, usize> = HashMap::new();
+    for &stored in events {
+        if !stored.stream_id.starts_with("call-") {
+            continue;
         }
-        .boxed()
+        let Ok(call) =
+            events::aggregate::decode_tagged::<CallEvent>(&stored.event_type, &stored.data)
+        else {
+            tracing::warn!(event_id = %stored.event_id, "undecodable call event skipped");
+            continue;
+        };
+        let k = next.entry(stored.stream_id.as_str()).or_default();
+        if rounds.len() <= *k {
+            rounds.push(Vec::new());
+        }
+        rounds[*k].push((stored, call));
+        *k += 1;
     }
+    for round in &rounds {
+        let started: Vec<_> = round
+            .iter()
+            .filter_map(|(e, c)| match c {
+                CallEvent::CallStarted(s) => Some((*e, s)),
+                _ => None,
+            })
+            .collect();
+        calls_started(&mut *conn, &started).await?;
+        let tools: Vec<_> = round
+            .iter()
+            .filter_map(|(e, c)| match c {
+                CallEvent::ToolInvoked(t) => Some((*e, t)),
+                _ => None,
+            })
+            .collect();
+        tools_invoked(&mut *conn, &tools).await?;
+        for (stored, call) in round {
+            apply(&mut *conn, stored, call).await?;
+        }
+    }
+    Ok(())
 }
 
-/// Applies one event (each event is its own statements here).
-async fn apply_event(conn: &mut PgConnection, event: &StoredEvent) -> Result<(), sqlx::Error> {
-    if !event.stream_id.starts_with("call-") {
-        return Ok(());
-    }
-    let Ok(call) = events::aggregate::decode_tagged::<CallEvent>(&event.event_type, &event.data)
-    else {
-        tracing::warn!(event_id = %event.event_id, "undecodable call event skipped");
-        return Ok(());
-    };
-    apply(conn, event, &call).await
+/// One column of a multi-row statement's arrays.
+fn column<'a, T, U>(rows: &'a [T], f: impl Fn(&'a T) -> U) -> Vec<U> {
+    rows.iter().map(f).collect()
 }
 
+/// Inserts calls (a call seen before keeps its row).
+async fn calls_started(
+    conn: &mut PgConnection,
+    started: &[(&StoredEvent, &CallStarted)],
+) -> Result<(), sqlx::Error> {
+    if started.is_empty() {
+        return Ok(());
+    }
+    sqlx::query(
+        "insert into call_log (tenant_id, call_id, caller, phone_number_id, dialled_number, status, \
+           started_at, first_seen_at, updated_at) \
+         select u.tn, u.id, u.caller, u.pn, u.dialled, 'started', u.started, u.seen, u.seen \
+         from unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::text[], $6::timestamptz[], \
+           $7::timestamptz[]) as u(tn, id, caller, pn, dialled, started, seen) \
+         on conflict (call_id) do nothing",
+    )
+    .bind(column(started, |(e, _)| e.tenant_id))
+    .bind(column(started, |(_, s)| s.call_id.as_str()))
+    .bind(column(started, |(_, s)| s.caller.as_deref()))
+    .bind(column(started, |(_, s)| s.phone_number_id.as_deref()))
+    .bind(column(started, |(_, s)| s.dialled_number.as_deref()))
+    .bind(column(started, |(_, s)| s.started_at))
+    .bind(column(started, |(e, _)| e.recorded_at))
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// One row per tool call. A success replaces an earlier failure of the same tool call (a redelivery that
+/// worked after a dependency came back), never the reverse; the call counts it once, and takes the
+/// appointment it booked. One statement for the tool calls of different calls.
+async fn tools_invoked(
+    conn: &mut PgConnection,
+    tools: &[(&StoredEvent, &ToolInvoked)],
+) -> Result<(), sqlx::Error> {
+    if tools.is_empty() {
+        return Ok(());
+    }
+    sqlx::query(
+        "with u as ( \
+           select * from unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], \
+             $7::text[], $8::bigint[], $9::uuid[], $10::timestamptz[], $11::bigint[], $12::timestamptz[]) \
+           as u(tn, call_id, tool_call_id, name, arguments, outcome, result, latency_ms, appointment_id, \
+             occurred_at, position, at)), \
+         written as ( \
+           insert into call_tool_invocations as i (tenant_id, call_id, tool_call_id, name, arguments, \
+             outcome, result, latency_ms, appointment_id, occurred_at, position) \
+           select tn, call_id, tool_call_id, name, arguments::jsonb, outcome, result, latency_ms, \
+             appointment_id, occurred_at, position from u \
+           on conflict (call_id, tool_call_id) do update set outcome = excluded.outcome, \
+             result = excluded.result, latency_ms = excluded.latency_ms, \
+             appointment_id = excluded.appointment_id, occurred_at = excluded.occurred_at, \
+             position = excluded.position \
+           where i.outcome <> 'ok' and excluded.outcome = 'ok' \
+           returning i.call_id, (i.xmax = 0) as inserted) \
+         update call_log c set tool_calls = c.tool_calls + w.inserted::int, \
+           appointment_id = coalesce(u.appointment_id, c.appointment_id), updated_at = u.at \
+         from written w join u on u.call_id = w.call_id \
+         where c.call_id = w.call_id",
+    )
+    .bind(column(tools, |(e, _)| e.tenant_id))
+    .bind(column(tools, |(_, t)| t.call_id.as_str()))
+    .bind(column(tools, |(_, t)| t.tool_call_id.as_str()))
+    .bind(column(tools, |(_, t)| t.name.as_str()))
+    .bind(column(tools, |(_, t)| t.arguments.to_string()))
+    .bind(column(tools, |(_, t)| t.outcome.as_str()))
+    .bind(column(tools, |(_, t)| t.result.as_str()))
+    .bind(column(tools, |(_, t)| {
+        i64::try_from(t.latency_ms).unwrap_or(i64::MAX)
+    }))
+    .bind(column(tools, |(_, t)| t.appointment_id))
+    .bind(column(tools, |(_, t)| t.occurred_at))
+    .bind(column(tools, |(e, _)| e.stream_version))
+    .bind(column(tools, |(e, _)| e.recorded_at))
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// Applies one event other than a call start or tool invocation (those are applied per round).
 async fn apply(
     conn: &mut PgConnection,
     stored: &StoredEvent,
@@ -61,22 +177,7 @@ async fn apply(
     let tenant = stored.tenant_id;
     let at = stored.recorded_at;
     match event {
-        CallEvent::CallStarted(s) => {
-            sqlx::query(
-                "insert into call_log (tenant_id, call_id, caller, phone_number_id, dialled_number, status, \
-                   started_at, first_seen_at, updated_at) values ($1, $2, $3, $4, $5, 'started', $6, $7, $7) \
-                 on conflict (call_id) do nothing",
-            )
-            .bind(tenant)
-            .bind(&s.call_id)
-            .bind(&s.caller)
-            .bind(&s.phone_number_id)
-            .bind(&s.dialled_number)
-            .bind(s.started_at)
-            .bind(at)
-            .execute(conn)
-            .await?;
-        }
+        CallEvent::CallStarted(_) | CallEvent::ToolInvoked(_) => {}
         CallEvent::CallStatusChanged {
             call_id, status, ..
         } => {
@@ -93,7 +194,6 @@ async fn apply(
             .execute(conn)
             .await?;
         }
-        CallEvent::ToolInvoked(t) => tool_invoked(conn, stored, t).await?,
         CallEvent::TranscriptRecorded {
             call_id,
             role,
@@ -142,55 +242,6 @@ async fn apply(
             .await?;
         }
     }
-    Ok(())
-}
-
-async fn tool_invoked(
-    conn: &mut PgConnection,
-    stored: &StoredEvent,
-    t: &events::call::ToolInvoked,
-) -> Result<(), sqlx::Error> {
-    let tenant = stored.tenant_id;
-    let at = stored.recorded_at;
-    // One row per tool call. A success replaces an earlier failure of the same tool call (a redelivery
-    // that worked after a dependency came back), never the reverse; the call counts it once.
-    let inserted: Option<bool> = sqlx::query_scalar(
-        "insert into call_tool_invocations (tenant_id, call_id, tool_call_id, name, arguments, outcome, \
-           result, latency_ms, appointment_id, occurred_at, position) \
-         values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) \
-         on conflict (call_id, tool_call_id) do update set outcome = excluded.outcome, \
-           result = excluded.result, latency_ms = excluded.latency_ms, \
-           appointment_id = excluded.appointment_id, occurred_at = excluded.occurred_at, \
-           position = excluded.position \
-         where call_tool_invocations.outcome <> 'ok' and excluded.outcome = 'ok' \
-         returning xmax = 0",
-    )
-    .bind(tenant)
-    .bind(&t.call_id)
-    .bind(&t.tool_call_id)
-    .bind(&t.name)
-    .bind(&t.arguments)
-    .bind(&t.outcome)
-    .bind(&t.result)
-    .bind(i64::try_from(t.latency_ms).unwrap_or(i64::MAX))
-    .bind(t.appointment_id)
-    .bind(t.occurred_at)
-    .bind(stored.stream_version)
-    .fetch_optional(&mut *conn)
-    .await?;
-    let Some(inserted) = inserted else {
-        return Ok(());
-    };
-    sqlx::query(
-        "update call_log set tool_calls = tool_calls + $4, \
-           appointment_id = coalesce($2, appointment_id), updated_at = $3 where call_id = $1",
-    )
-    .bind(&t.call_id)
-    .bind(t.appointment_id)
-    .bind(at)
-    .bind(i32::from(inserted))
-    .execute(conn)
-    .await?;
     Ok(())
 }
 
