@@ -273,6 +273,29 @@ async fn the_dashboard_counts_calls_bookings_and_a_cancellation_on_their_local_d
     let (s, rebuilt) = dashboard(&world, &query).await;
     assert_eq!(s, StatusCode::OK, "{rebuilt}");
     assert_eq!(rebuilt, body, "a rebuild changed the dashboard");
+
+    // The call log too: the live projection applied these calls' events in small batches, the rebuild in
+    // one, where each call's events fall into rounds of their own.
+    let pool = world.app.store.pool();
+    let call_log = || async {
+        sqlx::query_scalar::<_, Value>(
+            "select jsonb_build_object( \
+               'calls', (select jsonb_agg(to_jsonb(c) order by c.call_id) from call_log c), \
+               'tools', (select jsonb_agg(to_jsonb(t) order by t.call_id, t.tool_call_id) \
+                         from call_tool_invocations t), \
+               'lines', (select jsonb_agg(to_jsonb(l) order by l.call_id, l.position) \
+                         from call_transcript_lines l))",
+        )
+        .fetch_one(pool)
+        .await
+        .unwrap()
+    };
+    let live = call_log().await;
+    assert_eq!(live["calls"].as_array().map(Vec::len), Some(3), "{live}");
+    projections::rebuild::rebuild(&world.app.store, &projections::call_log::CallLog)
+        .await
+        .unwrap();
+    assert_eq!(call_log().await, live, "a rebuild changed the call log");
 }
 
 #[sqlx::test(migrator = "store::MIGRATOR")]
