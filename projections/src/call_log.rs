@@ -9,7 +9,7 @@ use futures::future::BoxFuture;
 use sqlx::PgConnection;
 use store::StoredEvent;
 
-use crate::Projector;
+use crate::{Projector, column};
 
 /// Builds `call_log`, `call_tool_invocations` and `call_transcript_lines` from call streams.
 pub struct CallLog;
@@ -82,11 +82,6 @@ async fn apply_events(conn: &mut PgConnection, events: &[&StoredEvent]) -> Resul
         }
     }
     Ok(())
-}
-
-/// One column of a multi-row statement's arrays.
-fn column<'a, T, U>(rows: &'a [T], f: impl Fn(&'a T) -> U) -> Vec<U> {
-    rows.iter().map(f).collect()
 }
 
 /// Inserts calls (a call seen before keeps its row).

@@ -95,3 +95,8 @@ pub enum ProjectionError {
     #[error(transparent)]
     Decode(#[from] serde_json::Error),
 }
+
+/// One column of a multi-row statement's arrays (`select * from unnest($1::…[], $2::…[], …)`).
+pub(crate) fn column<'a, T, U>(rows: &'a [T], f: impl Fn(&'a T) -> U) -> Vec<U> {
+    rows.iter().map(f).collect()
+}

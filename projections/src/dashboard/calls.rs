@@ -14,6 +14,7 @@ use uuid::Uuid;
 
 use super::rules::{answered_status, billed_minutes, is_availability_check};
 use super::{Delta, Pending};
+use crate::column;
 
 /// A call's row: tenant, the day and hour it counts on, whether it was answered, its known duration and
 /// seconds, and what the batch did to it.
@@ -198,11 +199,6 @@ impl Calls {
         }
         Ok(())
     }
-}
-
-/// One column of a multi-row statement's arrays.
-fn column<'a, T, U>(rows: &'a [T], f: impl Fn(&'a T) -> U) -> Vec<U> {
-    rows.iter().map(f).collect()
 }
 
 /// The call a call or usage event is about, for [`Calls::load`].

@@ -176,16 +176,7 @@ impl EventStore {
                 if !must_be_new(batch) {
                     return Ok(Attempt::OneByOne);
                 }
-                let actual: Option<i64> =
-                    sqlx::query_scalar("select version from streams where stream_id = $1")
-                        .bind(&batch.stream_id)
-                        .fetch_optional(&mut *tx)
-                        .await?;
-                return Err(StoreError::Conflict {
-                    stream: batch.stream_id.clone(),
-                    expected: batch.expected.to_string(),
-                    actual,
-                });
+                return Err(exists(&mut tx, batch).await);
             }
             for (batch, (version, head)) in batches.iter().zip(made.to.into_iter().flatten()) {
                 heads.push((batch.stream_id.clone(), version, head));
@@ -398,16 +389,7 @@ async fn append_stream(
             return Ok(appended(to));
         }
         if must_be_new {
-            let actual: Option<i64> =
-                sqlx::query_scalar("select version from streams where stream_id = $1")
-                    .bind(&batch.stream_id)
-                    .fetch_optional(&mut *tx)
-                    .await?;
-            return Err(StoreError::Conflict {
-                stream: batch.stream_id.clone(),
-                expected: batch.expected.to_string(),
-                actual,
-            });
+            return Err(exists(tx, batch).await);
         }
         // An `Any` stream that exists: the locking path below.
     }
@@ -475,6 +457,22 @@ async fn append_stream(
             ExpectedVersion::Any => Ok(None),
             _ => Err(conflict()),
         },
+    }
+}
+
+/// The conflict of a stream that had to be new but exists, with its version (read without a lock).
+async fn exists(tx: &mut PgConnection, batch: &StreamAppend) -> StoreError {
+    let actual = sqlx::query_scalar("select version from streams where stream_id = $1")
+        .bind(&batch.stream_id)
+        .fetch_optional(&mut *tx)
+        .await;
+    match actual {
+        Ok(actual) => StoreError::Conflict {
+            stream: batch.stream_id.clone(),
+            expected: batch.expected.to_string(),
+            actual,
+        },
+        Err(err) => err.into(),
     }
 }
 
