@@ -140,9 +140,6 @@ impl World {
             json!({"name": "Sara", "greeting": format!("{name}, Sara speaking!")}),
         )
         .await;
-        // The webhook routes by the assigned-numbers read model: call once the claim is projected (a
-        // message for a number not yet known there is answered and not recorded).
-        self.app.wait_for_projections().await;
         let call_id = format!("call-of-{phone_id}");
         self.play_call(&call_id, phone_id).await;
         Shop {

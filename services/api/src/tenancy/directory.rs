@@ -1,9 +1,9 @@
 //! The number → business directory the Vapi webhook routes every call through, in memory.
 //!
-//! Lookups are a hash-map read under a read lock (well under a microsecond). The map is reloaded from the
-//! catalog read model every [`REFRESH`] and updated at once when this process assigns or releases a
-//! number, so a claim is routable immediately on the instance that made it and within one refresh
-//! everywhere else.
+//! Lookups are a hash-map read under a read lock (well under a microsecond). The map is reloaded every
+//! [`REFRESH`] from the write-side claims (with the catalog's provider ids and business details) and
+//! updated at once when this process assigns or releases a number, so a claim is routable immediately on
+//! the instance that made it and within one refresh everywhere else.
 
 use std::collections::HashMap;
 use std::sync::RwLock;
@@ -44,8 +44,7 @@ impl NumberDirectory {
     /// Adds or replaces one entry (after this process assigned a number).
     pub fn insert(&self, entry: BusinessRef) {
         if let Ok(mut map) = self.by_key.write() {
-            map.insert(entry.provider_phone_number_id.clone(), entry.clone());
-            map.insert(entry.number.clone(), entry);
+            add(&mut map, entry);
         }
     }
 
@@ -60,11 +59,10 @@ impl NumberDirectory {
     pub async fn reload(&self, pool: &PgPool) -> Result<usize, sqlx::Error> {
         let rows = assigned(pool, None).await?;
         let mut map = HashMap::with_capacity(rows.len() * 2);
+        let count = rows.len();
         for entry in rows {
-            map.insert(entry.provider_phone_number_id.clone(), entry.clone());
-            map.insert(entry.number.clone(), entry);
+            add(&mut map, entry);
         }
-        let count = map.len() / 2;
         if let Ok(mut current) = self.by_key.write() {
             *current = map;
         }
@@ -99,15 +97,28 @@ impl NumberDirectory {
     }
 }
 
+/// Keys `entry` by its number and, when the catalog knows it yet, its provider id.
+fn add(map: &mut HashMap<String, BusinessRef>, entry: BusinessRef) {
+    if !entry.provider_phone_number_id.is_empty() {
+        map.insert(entry.provider_phone_number_id.clone(), entry.clone());
+    }
+    map.insert(entry.number.clone(), entry);
+}
+
 /// Assigned numbers with their business: all of them, or the one whose number or provider id is `key`.
 async fn assigned(pool: &PgPool, key: Option<&str>) -> Result<Vec<BusinessRef>, sqlx::Error> {
     let mut tx = pool.begin().await?;
     super::read::platform_context(&mut tx).await?;
-    let rows: Vec<(String, String, Uuid, String, String, String)> = sqlx::query_as(
-        "select p.number, p.provider_phone_number_id, b.tenant_id, b.slug, b.name, b.timezone \
-         from catalog_phone_numbers p join catalog_businesses b on b.tenant_id = p.tenant_id \
-         where p.status = 'assigned' \
-           and ($1::text is null or p.number = $1 or p.provider_phone_number_id = $1)",
+    // Which number is whose comes from `number_claims`, the write-side table a claim inserts and a release
+    // or suspension deletes in the same transaction as its event: a reload never drops a claim the
+    // catalog projector has not applied yet (nor keeps a released number). The provider id and the
+    // business's details come from the catalog read model.
+    let rows: Vec<(String, Option<String>, Uuid, String, String, String)> = sqlx::query_as(
+        "select c.number, p.provider_phone_number_id, b.tenant_id, b.slug, b.name, b.timezone \
+         from number_claims c \
+         join catalog_businesses b on b.tenant_id = c.business_id \
+         left join catalog_phone_numbers p on p.number = c.number \
+         where $1::text is null or c.number = $1 or p.provider_phone_number_id = $1",
     )
     .bind(key)
     .fetch_all(&mut *tx)
@@ -122,7 +133,7 @@ async fn assigned(pool: &PgPool, key: Option<&str>) -> Result<Vec<BusinessRef>, 
                 name,
                 timezone,
                 number,
-                provider_phone_number_id,
+                provider_phone_number_id: provider_phone_number_id.unwrap_or_default(),
             },
         )
         .collect())

@@ -108,3 +108,60 @@ async fn a_business_holds_one_number_and_a_released_number_can_be_claimed_by_ano
     let (status, _) = api.get(&a_number, &a.token).await;
     assert_eq!(status, StatusCode::NOT_FOUND);
 }
+
+/// The webhook's directory takes who holds a number from the claims themselves, not from the catalog read
+/// model: a reload while the catalog still lags behind a claim keeps the claim routable, and one while it
+/// lags behind a release no longer routes the number. The lag is simulated by setting the catalog row
+/// back, so the test does not depend on timing.
+#[sqlx::test(migrator = "store::MIGRATOR")]
+async fn the_directory_follows_claims_and_releases_before_the_catalog_has_them(pool: sqlx::PgPool) {
+    let api = Api::spawn(pool.clone()).await;
+    let admin = api.platform_admin().await;
+    let owner = api.register("dir@a.test", "Directory Salon").await;
+    let number = "+14155550301";
+    api.pool_number(&admin, number, "pn-dir").await;
+    let path = format!("/api/v1/businesses/{}/phone-number", owner.slug);
+    let (status, body) = api
+        .post(&path, Some(&owner.token), json!({"number": number}))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    api.app.wait_for_projections().await;
+    let catalog_says = |status: &'static str, tenant: Option<uuid::Uuid>| {
+        let pool = pool.clone();
+        async move {
+            sqlx::query(
+                "update catalog_phone_numbers set status = $2, tenant_id = $3 where number = $1",
+            )
+            .bind(number)
+            .bind(status)
+            .bind(tenant)
+            .execute(&pool)
+            .await
+            .unwrap();
+        }
+    };
+    let directory = api::tenancy::directory::NumberDirectory::default();
+
+    catalog_says("available", None).await;
+    directory.reload(&pool).await.unwrap();
+    let routed = directory.get("pn-dir").map(|b| b.business_id);
+    assert_eq!(
+        routed,
+        Some(owner.business_id),
+        "a claim the catalog has not applied"
+    );
+    assert_eq!(
+        directory.get(number).map(|b| b.business_id),
+        Some(owner.business_id)
+    );
+
+    let (status, body) = api.delete(&path, &owner.token).await;
+    assert_eq!(status, StatusCode::NO_CONTENT, "{body}");
+    api.app.wait_for_projections().await;
+    catalog_says("assigned", Some(owner.business_id)).await;
+    directory.reload(&pool).await.unwrap();
+    assert!(
+        directory.get("pn-dir").is_none() && directory.get(number).is_none(),
+        "a released number still routes"
+    );
+}
