@@ -1,8 +1,8 @@
 //! `call_log`: every call with its status, times, tool invocations, transcript, report and cost.
 
-use events::StreamKind;
 use std::collections::HashMap;
 
+use events::StreamKind;
 use events::call::{CallEvent, CallStarted, ToolInvoked, status_rank};
 use futures::FutureExt;
 use futures::future::BoxFuture;

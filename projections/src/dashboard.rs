@@ -272,7 +272,7 @@ impl Pending {
     }
 
     async fn flush(mut self, conn: &mut PgConnection) -> Result<(), sqlx::Error> {
-        let mut calls = std::mem::take(&mut self.calls);
+        let calls = std::mem::take(&mut self.calls);
         calls.flush(conn, &mut self).await?;
         self.insert_booked(conn).await?;
         if self.days.is_empty() {

@@ -3,7 +3,8 @@
 //! Applied per batch: the batch's calls are read once ([`Calls::load`]), every event changes them in
 //! memory in feed order, and [`Calls::flush`] writes the new and changed calls, the new tool calls and the
 //! calls per hour with one statement each. A tool call counts once, when its row is first inserted (a
-//! success recorded after a recorded failure is the same tool call).
+//! success recorded after a recorded failure is the same tool call, and `on conflict do nothing` keeps the
+//! first of two rows for it in one statement, as `dashboard_bookings` does).
 
 use std::collections::{HashMap, HashSet};
 
@@ -18,7 +19,7 @@ use crate::column;
 
 /// A call's row: tenant, the day and hour it counts on, whether it was answered, its known duration and
 /// seconds, and what the batch did to it.
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 struct CallRow {
     tenant: Uuid,
     day: NaiveDate,
@@ -37,7 +38,7 @@ enum Change {
 }
 
 /// A tool call waiting to be inserted, with what it adds to its call's day if it is new.
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 struct ToolUse {
     tenant: Uuid,
     call_id: String,
@@ -51,8 +52,6 @@ struct ToolUse {
 pub(super) struct Calls {
     rows: HashMap<String, CallRow>,
     tools: Vec<ToolUse>,
-    /// `(call, tool call)` pairs already waiting in `tools`.
-    waiting: HashSet<(String, String)>,
 }
 
 impl Calls {
@@ -98,7 +97,7 @@ impl Calls {
     /// Writes what the batch did: new calls, changed calls, new tool calls (counted on their call's day
     /// when the insert is theirs) and calls per hour.
     pub(super) async fn flush(
-        &mut self,
+        self,
         conn: &mut PgConnection,
         pending: &mut Pending,
     ) -> Result<(), sqlx::Error> {
@@ -161,44 +160,44 @@ impl Calls {
             .execute(&mut *conn)
             .await?;
         }
-        self.flush_tool_calls(conn, pending).await
+        flush_tool_calls(conn, pending, &self.tools).await
     }
+}
 
-    async fn flush_tool_calls(
-        &mut self,
-        conn: &mut PgConnection,
-        pending: &mut Pending,
-    ) -> Result<(), sqlx::Error> {
-        let tool_calls = std::mem::take(&mut self.tools);
-        if tool_calls.is_empty() {
-            return Ok(());
-        }
-        let inserted: HashSet<(String, String)> = sqlx::query(
-            "insert into dashboard_tool_calls (tenant_id, call_id, tool_call_id) \
-             select * from unnest($1::uuid[], $2::text[], $3::text[]) \
-             on conflict do nothing returning call_id, tool_call_id",
-        )
-        .bind(column(&tool_calls, |t| t.tenant))
-        .bind(column(&tool_calls, |t| t.call_id.as_str()))
-        .bind(column(&tool_calls, |t| t.tool_call_id.as_str()))
-        .fetch_all(&mut *conn)
-        .await?
-        .iter()
-        .map(|r| Ok((r.try_get("call_id")?, r.try_get("tool_call_id")?)))
-        .collect::<Result<_, sqlx::Error>>()?;
-        for t in tool_calls
-            .iter()
-            .filter(|t| inserted.contains(&(t.call_id.clone(), t.tool_call_id.clone())))
-        {
-            let delta = Delta {
-                tool_calls: 1,
-                availability_checks: i64::from(t.availability_check),
-                ..Delta::default()
-            };
-            pending.bump(t.tenant, t.day, delta);
-        }
-        Ok(())
+/// Inserts the waiting tool calls and counts those whose row is new.
+async fn flush_tool_calls(
+    conn: &mut PgConnection,
+    pending: &mut Pending,
+    tool_calls: &[ToolUse],
+) -> Result<(), sqlx::Error> {
+    if tool_calls.is_empty() {
+        return Ok(());
     }
+    let mut inserted: HashSet<(String, String)> = sqlx::query(
+        "insert into dashboard_tool_calls (tenant_id, call_id, tool_call_id) \
+         select * from unnest($1::uuid[], $2::text[], $3::text[]) \
+         on conflict do nothing returning call_id, tool_call_id",
+    )
+    .bind(column(tool_calls, |t| t.tenant))
+    .bind(column(tool_calls, |t| t.call_id.as_str()))
+    .bind(column(tool_calls, |t| t.tool_call_id.as_str()))
+    .fetch_all(&mut *conn)
+    .await?
+    .iter()
+    .map(|r| Ok((r.try_get("call_id")?, r.try_get("tool_call_id")?)))
+    .collect::<Result<_, sqlx::Error>>()?;
+    for t in tool_calls
+        .iter()
+        .filter(|t| inserted.remove(&(t.call_id.clone(), t.tool_call_id.clone())))
+    {
+        let delta = Delta {
+            tool_calls: 1,
+            availability_checks: i64::from(t.availability_check),
+            ..Delta::default()
+        };
+        pending.bump(t.tenant, t.day, delta);
+    }
+    Ok(())
 }
 
 /// The call a call or usage event is about, for [`Calls::load`].
@@ -236,16 +235,13 @@ pub(super) async fn call(
     let answered = match event {
         CallEvent::CallStatusChanged { status, .. } => answered_status(status),
         CallEvent::ToolInvoked(t) => {
-            let key = (call_id.to_owned(), t.tool_call_id.clone());
-            if pending.calls.waiting.insert(key) {
-                pending.calls.tools.push(ToolUse {
-                    tenant: row.tenant,
-                    call_id: call_id.to_owned(),
-                    tool_call_id: t.tool_call_id.clone(),
-                    day: row.day,
-                    availability_check: is_availability_check(&t.name),
-                });
-            }
+            pending.calls.tools.push(ToolUse {
+                tenant: row.tenant,
+                call_id: call_id.to_owned(),
+                tool_call_id: t.tool_call_id.clone(),
+                day: row.day,
+                availability_check: is_availability_check(&t.name),
+            });
             true
         }
         CallEvent::TranscriptRecorded { .. } => true,

@@ -235,12 +235,13 @@ impl Platform {
             .await?;
         let admin = admin["access_token"].as_str().context("no admin token")?;
         let number = |n: usize| format!("+1415555{:04}", n % 10_000);
+        let provider_id = |n: usize| format!("pn_bench_{n}");
         for n in 0..businesses.len() {
             self.expect(
                 Method::POST,
                 "/api/v1/admin/phone-numbers",
                 Some(admin),
-                json!({"number": number(n), "provider_phone_number_id": format!("pn_bench_{n}"),
+                json!({"number": number(n), "provider_phone_number_id": provider_id(n),
                        "locality": "San Francisco", "region": "CA"}),
                 StatusCode::CREATED,
             )
@@ -267,7 +268,7 @@ impl Platform {
                 StatusCode::OK,
             )
             .await?;
-            business.phone_id = Some(format!("pn_bench_{n}"));
+            business.phone_id = Some(provider_id(n));
         }
         Ok(())
     }

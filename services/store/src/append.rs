@@ -59,6 +59,18 @@ impl StreamAppend {
     }
 }
 
+impl StreamAppend {
+    /// How many events the batch appends.
+    fn count(&self) -> i64 {
+        i64::try_from(self.events.len()).unwrap_or(i64::MAX)
+    }
+
+    /// The tenant its stream head records: that of its first event that has one.
+    fn tenant(&self) -> Option<Uuid> {
+        self.events.iter().find_map(|e| e.tenant_id)
+    }
+}
+
 /// Where one stream stands after an append.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AppendResult {
@@ -176,7 +188,7 @@ impl EventStore {
                 if !must_be_new(batch) {
                     return Ok(Attempt::OneByOne);
                 }
-                return Err(exists(&mut tx, batch).await);
+                return Err(existing_stream_conflict(&mut tx, batch).await);
             }
             for (batch, (version, head)) in batches.iter().zip(made.to.into_iter().flatten()) {
                 heads.push((batch.stream_id.clone(), version, head));
@@ -389,7 +401,7 @@ async fn append_stream(
             return Ok(appended(to));
         }
         if must_be_new {
-            return Err(exists(tx, batch).await);
+            return Err(existing_stream_conflict(tx, batch).await);
         }
         // An `Any` stream that exists: the locking path below.
     }
@@ -461,7 +473,7 @@ async fn append_stream(
 }
 
 /// The conflict of a stream that had to be new but exists, with its version (read without a lock).
-async fn exists(tx: &mut PgConnection, batch: &StreamAppend) -> StoreError {
+async fn existing_stream_conflict(tx: &mut PgConnection, batch: &StreamAppend) -> StoreError {
     let actual = sqlx::query_scalar("select version from streams where stream_id = $1")
         .bind(&batch.stream_id)
         .fetch_optional(&mut *tx)
@@ -519,10 +531,10 @@ async fn cas_and_insert<'e>(
     prev: &[u8],
     recorded_at: DateTime<Utc>,
 ) -> Result<Moved, StoreError> {
-    let rows = EventRows::build(epoch, batch, base, prev, recorded_at)?;
-    let version = base + i64::try_from(batch.events.len()).unwrap_or(i64::MAX);
-    let head = rows.last_hash().cloned().unwrap_or_else(|| prev.to_vec());
-    let tenant = batch.events.iter().find_map(|e| e.tenant_id);
+    let mut rows = EventRows::with_capacity(epoch, recorded_at, batch.events.len());
+    let head = rows.push(batch, base, prev)?;
+    let version = base + batch.count();
+    let tenant = batch.tenant();
     // `f` is read by the compare-and-set before it writes, so `fresh` tells whether anything was written
     // in this transaction before this statement.
     let cas = if base == 0 {
@@ -567,13 +579,8 @@ async fn create_streams(
     let mut rows = EventRows::with_capacity(epoch, recorded_at, n);
     let mut heads = Vec::with_capacity(batches.len());
     for batch in batches {
-        rows.push(batch, 0, &GENESIS)?;
-        let version = i64::try_from(batch.events.len()).unwrap_or(i64::MAX);
-        let head = rows
-            .last_hash()
-            .cloned()
-            .unwrap_or_else(|| GENESIS.to_vec());
-        heads.push((version, head));
+        let head = rows.push(batch, 0, &GENESIS)?;
+        heads.push((batch.count(), head));
     }
     let sql = format!(
         "with f as materialized (select pg_current_xact_id_if_assigned() is null as fresh), \
@@ -587,10 +594,7 @@ async fn create_streams(
     );
     let ids: Vec<&str> = batches.iter().map(|b| b.stream_id.as_str()).collect();
     let versions: Vec<i64> = heads.iter().map(|(v, _)| *v).collect();
-    let tenants: Vec<Option<Uuid>> = batches
-        .iter()
-        .map(|b| b.events.iter().find_map(|e| e.tenant_id))
-        .collect();
+    let tenants: Vec<Option<Uuid>> = batches.iter().map(StreamAppend::tenant).collect();
     let hashes: Vec<&[u8]> = heads.iter().map(|(_, h)| h.as_slice()).collect();
     let row = rows
         .bind(sqlx::query(&sql))
@@ -654,19 +658,6 @@ struct EventRows<'a> {
 }
 
 impl<'a> EventRows<'a> {
-    /// One stream's events, chained from version `base` with head hash `prev`.
-    fn build(
-        epoch: i32,
-        batch: &'a StreamAppend,
-        base: i64,
-        prev: &[u8],
-        recorded_at: DateTime<Utc>,
-    ) -> Result<Self, StoreError> {
-        let mut rows = Self::with_capacity(epoch, recorded_at, batch.events.len());
-        rows.push(batch, base, prev)?;
-        Ok(rows)
-    }
-
     fn with_capacity(epoch: i32, recorded_at: DateTime<Utc>, n: usize) -> Self {
         Self {
             epoch,
@@ -684,10 +675,15 @@ impl<'a> EventRows<'a> {
         }
     }
 
-    /// Adds `batch`'s events, chained from version `base` with head hash `prev`.
-    fn push(&mut self, batch: &'a StreamAppend, base: i64, prev: &[u8]) -> Result<(), StoreError> {
-        let rows = self;
-        let recorded_at = rows.recorded_at;
+    /// Adds `batch`'s events, chained from version `base` with head hash `prev`; returns the stream's new
+    /// head hash (`prev` itself when the batch has no events).
+    fn push(
+        &mut self,
+        batch: &'a StreamAppend,
+        base: i64,
+        prev: &[u8],
+    ) -> Result<Vec<u8>, StoreError> {
+        let recorded_at = self.recorded_at;
         let mut prev = prev.to_vec();
         let mut capacity = 128;
         for (version, event) in (base + 1..).zip(&batch.events) {
@@ -712,24 +708,19 @@ impl<'a> EventRows<'a> {
                 },
             )
             .to_vec();
-            rows.stream_id.push(&batch.stream_id);
-            rows.event_id.push(event.event_id);
-            rows.version.push(version);
-            rows.event_type.push(&event.event_type);
-            rows.schema_version.push(event.schema_version);
-            rows.tenant_id.push(event.tenant_id);
-            rows.data.push(data);
-            rows.metadata.push(metadata);
-            rows.prev_hash
+            self.stream_id.push(&batch.stream_id);
+            self.event_id.push(event.event_id);
+            self.version.push(version);
+            self.event_type.push(&event.event_type);
+            self.schema_version.push(event.schema_version);
+            self.tenant_id.push(event.tenant_id);
+            self.data.push(data);
+            self.metadata.push(metadata);
+            self.prev_hash
                 .push(std::mem::replace(&mut prev, hash.clone()));
-            rows.hash.push(hash);
+            self.hash.push(hash);
         }
-        Ok(())
-    }
-
-    /// The last hash of the rows (the head of the stream pushed last).
-    fn last_hash(&self) -> Option<&Vec<u8>> {
-        self.hash.last()
+        Ok(prev)
     }
 
     /// Binds `$1`–`$12` of [`INSERT_EVENTS`] (or of a statement embedding it).
