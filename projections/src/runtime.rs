@@ -288,12 +288,20 @@ pub async fn apply_batch(
     let (checkpoint, mut versions) = if let Some(found) = locked {
         found
     } else {
+        // The row is missing, or another transaction holds it (a rebuild swapping its result in). Wait
+        // for it in a statement of its own, then read again: a statement that waited for the lock would
+        // see the checkpoint as the holder left it but the stream versions as they were before, and the
+        // two must agree.
         sqlx::query(
             "insert into projector_checkpoints (projector) values ($1) on conflict do nothing",
         )
         .bind(key)
         .execute(&mut *conn)
         .await?;
+        sqlx::query("select 1 from projector_checkpoints where projector = $1 for update")
+            .bind(key)
+            .execute(&mut *conn)
+            .await?;
         lock_checkpoint(conn, key, &streams)
             .await?
             .ok_or(sqlx::Error::RowNotFound)?
@@ -359,7 +367,9 @@ pub async fn apply_batch(
 
 /// Locks checkpoint `key` for this transaction, enters the platform row-level-security context
 /// (`va.tenant_id = '*'`, for the projector's writes) and reads the applied versions of `streams`, in one
-/// statement. `None` when the checkpoint row does not exist yet.
+/// statement. `None` when the checkpoint row does not exist yet or another transaction holds it (`skip
+/// locked`: waiting inside this statement would mix a checkpoint read after the wait with versions read
+/// before it).
 ///
 /// Each stream's version is its own sub-select on the full primary key. The earlier join on
 /// `stream_id = any($2)` let Postgres keep a generic plan made while the table was small: an index scan on
@@ -368,7 +378,7 @@ pub async fn apply_batch(
 /// one plan whatever the table's size.
 const LOCK_CHECKPOINT: &str = "with cp as ( \
        select epoch, tx_id, global_position, set_config('va.tenant_id', '*', true) as context \
-       from projector_checkpoints where projector = $1 for update) \
+       from projector_checkpoints where projector = $1 for update skip locked) \
      select cp.epoch, cp.tx_id, cp.global_position, cp.context, s.stream_id, \
        (select v.version from projector_stream_versions v \
         where v.projector = $1 and v.stream_id = s.stream_id) as version \
