@@ -48,6 +48,7 @@ impl Harness {
             RelayConfig {
                 batch_size: 200,
                 poll_interval: Duration::from_millis(50),
+                ..RelayConfig::default()
             },
         );
         tokio::spawn(relay.run(stop.clone()));

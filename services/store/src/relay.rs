@@ -25,6 +25,11 @@ pub struct RelayConfig {
     pub batch_size: i64,
     /// How often to look at the feed when no notification arrives.
     pub poll_interval: Duration,
+    /// After a read that found events but fewer than a batch, how long to let more gather before the next
+    /// read. Under steady traffic every read found an event or two (the append notification comes every
+    /// few milliseconds), so the feed was read and published once per commit or so; a few milliseconds
+    /// of delay make that a read per several commits. The first event after a quiet spell is not delayed.
+    pub linger: Duration,
 }
 
 impl Default for RelayConfig {
@@ -32,6 +37,7 @@ impl Default for RelayConfig {
         Self {
             batch_size: 500,
             poll_interval: Duration::from_millis(250),
+            linger: Duration::from_millis(5),
         }
     }
 }
@@ -178,7 +184,15 @@ impl Relay {
         shutdown: &CancellationToken,
     ) -> Result<(), RelayError> {
         let mut last_leader_check = tokio::time::Instant::now();
+        // When the last read found a partial batch: not before this instant is the feed read again.
+        let mut next_read: Option<tokio::time::Instant> = None;
         while !shutdown.is_cancelled() {
+            if let Some(at) = next_read.take() {
+                tokio::select! {
+                    () = shutdown.cancelled() => break,
+                    () = tokio::time::sleep_until(at) => {}
+                }
+            }
             if last_leader_check.elapsed() > Duration::from_secs(5) {
                 // A dead lock connection means the lock is gone: stop rather than race a new leader.
                 leader.ping().await.map_err(StoreError::from)?;
@@ -203,6 +217,9 @@ impl Relay {
                     () = tokio::time::sleep(self.cfg.poll_interval) => {}
                 }
                 continue;
+            }
+            if i64::try_from(batch.len()).is_ok_and(|n| n < self.cfg.batch_size) {
+                next_read = Some(tokio::time::Instant::now() + self.cfg.linger);
             }
             match self.publish(&batch, synced.last_seq).await {
                 Ok(last_seq) => {

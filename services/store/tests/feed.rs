@@ -200,6 +200,7 @@ fn spawn_relay(
         RelayConfig {
             batch_size: 50,
             poll_interval: Duration::from_millis(50),
+            ..RelayConfig::default()
         },
     );
     let t = token.clone();
