@@ -77,11 +77,14 @@ pub fn by_name(name: &str) -> Option<std::sync::Arc<dyn Projector>> {
 /// Errors of the projection runtime.
 #[derive(Debug, thiserror::Error)]
 pub enum ProjectionError {
-    #[error("stream {stream_id} jumped from version {applied} to {got} in projector {projector}")]
+    /// A stream's events did not arrive one version after the other.
+    #[error(
+        "stream {stream_id}: version {got} came when version {due} was due, in projector {projector}"
+    )]
     Gap {
         projector: String,
         stream_id: String,
-        applied: i64,
+        due: i64,
         got: i64,
     },
     #[error("message from another event store ({0}) ignored")]

@@ -92,10 +92,6 @@ async fn prepare(
         .bind(key)
         .execute(&mut *tx)
         .await?;
-    sqlx::query("delete from projector_stream_versions where projector = $1")
-        .bind(key)
-        .execute(&mut *tx)
-        .await?;
     tx.commit().await
 }
 
@@ -131,15 +127,6 @@ async fn swap(
             .await?;
     }
     sqlx::query(&format!("drop schema {schema}"))
-        .execute(&mut *conn)
-        .await?;
-    sqlx::query("delete from projector_stream_versions where projector = $1")
-        .bind(name)
-        .execute(&mut *conn)
-        .await?;
-    sqlx::query("update projector_stream_versions set projector = $1 where projector = $2")
-        .bind(name)
-        .bind(key)
         .execute(&mut *conn)
         .await?;
     // The live row keeps its JetStream sequence: the runner resumes there and skips by position.
