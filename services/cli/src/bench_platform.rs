@@ -234,7 +234,9 @@ impl Platform {
             )
             .await?;
         let admin = admin["access_token"].as_str().context("no admin token")?;
-        let number = |n: usize| format!("+1415555{:04}", n % 10_000);
+        // +1 415 200-0000 onwards: seven digits after the area code, so eight million businesses get
+        // numbers of their own (they wrapped after 10,000 before).
+        let number = |n: usize| format!("+1415{:07}", 2_000_000 + n);
         let provider_id = |n: usize| format!("pn_bench_{n}");
         for n in 0..businesses.len() {
             self.expect(

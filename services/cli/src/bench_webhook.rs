@@ -48,6 +48,10 @@ pub async fn run(config: &Config, args: Args) -> anyhow::Result<()> {
         args.rate > 0.0 && args.seconds > 0 && args.businesses > 0,
         "--rate, --seconds and --businesses must be positive"
     );
+    anyhow::ensure!(
+        args.businesses <= 8_000_000,
+        "--businesses: at most 8,000,000 (one pool number each)"
+    );
     // The in-process server reads the same variable (api::webhook::WebhookConfig::from_env); it has no
     // default of its own, and with none set it refuses every message, so there is nothing to measure.
     let secret = std::env::var("VAPI_WEBHOOK_SECRET")
