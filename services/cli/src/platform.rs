@@ -2,11 +2,9 @@
 
 use std::io::Write as _;
 use std::sync::Arc;
-use std::time::Duration;
 
 use anyhow::{Context, bail};
 use sqlx::PgPool;
-use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use store::EventStore;
 use store::relay::{Relay, RelayConfig};
 use tokio::task::JoinSet;
@@ -23,17 +21,9 @@ pub fn out(line: &str) {
 /// A pool with the timeouts DESIGN.md §3 asks of application roles: a stuck transaction must not stall
 /// the feed for long (lag, never loss).
 pub async fn connect_db(config: &Config) -> anyhow::Result<PgPool> {
-    let options: PgConnectOptions = config
-        .database_url
-        .parse()
+    let options = store::pool::connect_options(&config.database_url)
         .context("DATABASE_URL is not a valid Postgres URL")?;
-    let options = options.options([
-        ("statement_timeout", "30s"),
-        ("idle_in_transaction_session_timeout", "60s"),
-    ]);
-    PgPoolOptions::new()
-        .max_connections(32)
-        .acquire_timeout(Duration::from_secs(5))
+    store::pool::pool_options()
         .connect_with(options)
         .await
         .context("connecting to Postgres (DATABASE_URL)")

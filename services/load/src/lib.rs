@@ -55,14 +55,8 @@ pub async fn run(
 /// A store on `url` with the application pool settings (timeouts as `voiceappoint serve` sets them), migrated.
 pub async fn connect_store(url: &str) -> anyhow::Result<EventStore> {
     use anyhow::Context as _;
-    let options: sqlx::postgres::PgConnectOptions = url.parse().context("not a Postgres URL")?;
-    let options = options.options([
-        ("statement_timeout", "30s"),
-        ("idle_in_transaction_session_timeout", "60s"),
-    ]);
-    let pool = sqlx::postgres::PgPoolOptions::new()
-        .max_connections(32)
-        .acquire_timeout(Duration::from_secs(5))
+    let options = store::pool::connect_options(url).context("not a Postgres URL")?;
+    let pool = store::pool::pool_options()
         .connect_with(options)
         .await
         .context("connecting to Postgres")?;

@@ -6,6 +6,7 @@ pub mod bus;
 pub mod error;
 pub mod hash;
 pub mod hint;
+pub mod pool;
 pub mod read;
 pub mod relay;
 pub mod scan;
