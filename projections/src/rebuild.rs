@@ -9,7 +9,7 @@
 use sqlx::PgConnection;
 use store::{EventStore, FeedPosition};
 
-use crate::runtime::apply_batch;
+use crate::runtime::{apply_batch, lock_checkpoint};
 use crate::{ProjectionError, Projector};
 
 const PAGE: i64 = 2_000;
@@ -44,14 +44,7 @@ pub async fn rebuild(
     }
 
     let mut tx = store.pool().begin().await?;
-    sqlx::query("insert into projector_checkpoints (projector) values ($1) on conflict do nothing")
-        .bind(name)
-        .execute(&mut *tx)
-        .await?;
-    sqlx::query("select 1 from projector_checkpoints where projector = $1 for update")
-        .bind(name)
-        .execute(&mut *tx)
-        .await?;
+    lock_checkpoint(&mut tx, name).await?;
     set_search_path(&mut tx, &schema).await?;
     loop {
         let events = store.read_feed(position, PAGE).await?;

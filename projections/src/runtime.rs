@@ -14,6 +14,7 @@ use async_nats::jetstream::{self, consumer};
 use futures::{FutureExt, StreamExt};
 use sqlx::{PgConnection, Row};
 use store::bus::{self, BusConfig};
+use store::read::position_of;
 use store::{EventStore, FeedPosition, StoredEvent};
 use tokio_util::sync::CancellationToken;
 
@@ -256,11 +257,7 @@ pub async fn load_checkpoint(pool: &sqlx::PgPool, key: &str) -> Result<Checkpoin
     .fetch_optional(pool)
     .await?;
     Ok(row.map_or_else(Checkpoint::default, |r| Checkpoint {
-        position: FeedPosition {
-            epoch: r.get("epoch"),
-            tx_id: r.get("tx_id"),
-            global_position: r.get("global_position"),
-        },
+        position: position_of(&r),
         stream_seq: u64::try_from(r.get::<i64, _>("stream_seq")).unwrap_or(0),
     }))
 }
@@ -362,14 +359,7 @@ async fn check_continuity(
     .await?;
     let passed: HashMap<String, bool> = rows
         .iter()
-        .map(|r| {
-            let at = FeedPosition {
-                epoch: r.get("epoch"),
-                tx_id: r.get("tx_id"),
-                global_position: r.get("global_position"),
-            };
-            (r.get("stream_id"), at <= checkpoint)
-        })
+        .map(|r| (r.get("stream_id"), position_of(r) <= checkpoint))
         .collect();
     match earlier
         .into_iter()
@@ -383,7 +373,10 @@ async fn check_continuity(
 /// Locks checkpoint `key` for this transaction (creating it at zero if missing) and enters the platform
 /// row-level-security context (`va.tenant_id = '*'`, for the projector's writes). A statement that waits
 /// for the lock (a rebuild swapping its result in) reads the row as the holder committed it.
-async fn lock_checkpoint(conn: &mut PgConnection, key: &str) -> Result<FeedPosition, sqlx::Error> {
+pub(crate) async fn lock_checkpoint(
+    conn: &mut PgConnection,
+    key: &str,
+) -> Result<FeedPosition, sqlx::Error> {
     const LOCK: &str = "select epoch, tx_id, global_position, set_config('va.tenant_id', '*', true) \
                         from projector_checkpoints where projector = $1 for update";
     let mut row = sqlx::query(LOCK)
@@ -402,10 +395,7 @@ async fn lock_checkpoint(conn: &mut PgConnection, key: &str) -> Result<FeedPosit
             .fetch_optional(&mut *conn)
             .await?;
     }
-    let row = row.ok_or(sqlx::Error::RowNotFound)?;
-    Ok(FeedPosition {
-        epoch: row.get("epoch"),
-        tx_id: row.get("tx_id"),
-        global_position: row.get("global_position"),
-    })
+    row.as_ref()
+        .map(position_of)
+        .ok_or(sqlx::Error::RowNotFound)
 }

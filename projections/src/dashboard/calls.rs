@@ -94,6 +94,14 @@ impl Calls {
         })
     }
 
+    /// The calls the batch left in state `change`.
+    fn with(&self, change: Change) -> Vec<(&String, &CallRow)> {
+        self.rows
+            .iter()
+            .filter(|(_, r)| r.change == change)
+            .collect()
+    }
+
     /// Writes what the batch did: new calls, changed calls, new tool calls (counted on their call's day
     /// when the insert is theirs) and calls per hour.
     pub(super) async fn flush(
@@ -101,11 +109,7 @@ impl Calls {
         conn: &mut PgConnection,
         pending: &mut Pending,
     ) -> Result<(), sqlx::Error> {
-        let new: Vec<(&String, &CallRow)> = self
-            .rows
-            .iter()
-            .filter(|(_, r)| r.change == Change::New)
-            .collect();
+        let new = self.with(Change::New);
         if !new.is_empty() {
             sqlx::query(
                 "insert into dashboard_calls (tenant_id, call_id, day, hour, answered, duration_ms, \
@@ -140,11 +144,7 @@ impl Calls {
             .execute(&mut *conn)
             .await?;
         }
-        let changed: Vec<(&String, &CallRow)> = self
-            .rows
-            .iter()
-            .filter(|(_, r)| r.change == Change::Changed)
-            .collect();
+        let changed = self.with(Change::Changed);
         if !changed.is_empty() {
             sqlx::query(
                 "update dashboard_calls d set answered = u.answered, duration_ms = u.duration_ms, \

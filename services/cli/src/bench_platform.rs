@@ -39,6 +39,11 @@ pub struct Business {
     pub phone_id: Option<String>,
 }
 
+/// Pool numbers are +1 415 followed by seven digits, from this one on (an exchange may not start with 0 or 1).
+const FIRST_POOL_NUMBER: usize = 2_000_000;
+/// How many businesses can claim a pool number of their own.
+pub const MAX_NUMBERED_BUSINESSES: usize = 10_000_000 - FIRST_POOL_NUMBER;
+
 impl Platform {
     /// Creates the throwaway database, migrates it and starts every role on it.
     pub async fn start(config: &Config, clients: usize) -> anyhow::Result<Self> {
@@ -234,9 +239,7 @@ impl Platform {
             )
             .await?;
         let admin = admin["access_token"].as_str().context("no admin token")?;
-        // +1 415 200-0000 onwards: seven digits after the area code, so eight million businesses get
-        // numbers of their own (they wrapped after 10,000 before).
-        let number = |n: usize| format!("+1415{:07}", 2_000_000 + n);
+        let number = |n: usize| format!("+1415{:07}", FIRST_POOL_NUMBER + n);
         let provider_id = |n: usize| format!("pn_bench_{n}");
         for n in 0..businesses.len() {
             self.expect(

@@ -49,8 +49,9 @@ pub async fn run(config: &Config, args: Args) -> anyhow::Result<()> {
         "--rate, --seconds and --businesses must be positive"
     );
     anyhow::ensure!(
-        args.businesses <= 8_000_000,
-        "--businesses: at most 8,000,000 (one pool number each)"
+        args.businesses <= crate::bench_platform::MAX_NUMBERED_BUSINESSES,
+        "--businesses: at most {} (one pool number each)",
+        crate::bench_platform::MAX_NUMBERED_BUSINESSES
     );
     // The in-process server reads the same variable (api::webhook::WebhookConfig::from_env); it has no
     // default of its own, and with none set it refuses every message, so there is nothing to measure.

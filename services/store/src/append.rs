@@ -57,9 +57,7 @@ impl StreamAppend {
             events,
         }
     }
-}
 
-impl StreamAppend {
     /// How many events the batch appends.
     fn count(&self) -> i64 {
         i64::try_from(self.events.len()).unwrap_or(i64::MAX)

@@ -17,6 +17,16 @@ use crate::{EventStore, FeedPosition, StoreError, StoredEvent};
 const COLUMNS: &str = "global_position, epoch, tx_id, event_id, stream_id, stream_version, event_type, \
     schema_version, tenant_id, data, metadata, recorded_at, prev_hash, hash";
 
+/// The feed position in a row's `epoch`, `tx_id` (as `bigint`) and `global_position` columns: an event's
+/// (`tx_id::text::bigint as tx_id` when read from `events`) or a projector checkpoint's.
+pub fn position_of(row: &PgRow) -> FeedPosition {
+    FeedPosition {
+        epoch: row.get("epoch"),
+        tx_id: row.get("tx_id"),
+        global_position: row.get("global_position"),
+    }
+}
+
 impl EventStore {
     /// Events of one stream with version greater than `after_version`, oldest first.
     pub async fn read_stream(
@@ -133,11 +143,7 @@ impl EventStore {
         .bind(self.identity.epoch)
         .fetch_optional(&self.pool)
         .await?;
-        Ok(row.map_or(FeedPosition::START, |r| FeedPosition {
-            epoch: r.get("epoch"),
-            tx_id: r.get("tx_id"),
-            global_position: r.get("global_position"),
-        }))
+        Ok(row.map_or(FeedPosition::START, |r| position_of(&r)))
     }
 
     /// The position of the newest committed event, ignoring the feed's xmin bound. Transaction ids are
@@ -150,11 +156,7 @@ impl EventStore {
         )
         .fetch_optional(&self.pool)
         .await?;
-        Ok(row.map_or(FeedPosition::START, |r| FeedPosition {
-            epoch: r.get("epoch"),
-            tx_id: r.get("tx_id"),
-            global_position: r.get("global_position"),
-        }))
+        Ok(row.map_or(FeedPosition::START, |r| position_of(&r)))
     }
 
     /// The current version of a stream, `None` when it has no events.
