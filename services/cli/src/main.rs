@@ -22,6 +22,10 @@ use clap::{Parser, Subcommand};
 
 use crate::config::Config;
 
+/// glibc's allocator was about a quarter of this process's CPU under booking load (BENCHMARKS.md).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[derive(Parser)]
 #[command(
     name = "voiceappoint",
