@@ -134,12 +134,16 @@ impl BookingService {
     }
 }
 
-/// The allocations placing `target` needs: those that can overlap it (its span widened by its buffers)
-/// and those starting on its local date (staff are balanced over that date, which lies within 25 hours of
-/// the start on either side): about three days, where [`crate::booking::REACH`] around a start would be
-/// eight. A booking decides about one start.
+/// The allocations placing `target` needs: those that can overlap it (its span widened by its buffers,
+/// against theirs, as the guard compares them), and, when its staff member is still to be picked, those
+/// starting on its local date (staff are balanced over that date, which lies within 25 hours of the start on
+/// either side): about three days, where [`crate::booking::REACH`] around a start would be eight. A booking
+/// with its staff member named, or of a business booked as a whole, reads only the overlap.
 fn decision_window(target: &Target<'_>) -> (DateTime<Utc>, DateTime<Utc>) {
     let (before, after) = target.service.rules.blocks_around_start();
+    if target.staff_id.is_some() || target.catalog.business_wide() {
+        return (target.start - before, target.start + after);
+    }
     let local_date = TimeDelta::hours(26);
     (
         target.start - local_date.max(before),
