@@ -113,6 +113,19 @@ impl EventStore {
     /// Appends to several streams atomically, then runs `hook` in the same transaction.
     pub async fn append_many(
         &self,
+        batches: Vec<StreamAppend>,
+        hook: Option<AppendHook<'_>>,
+    ) -> Result<Vec<AppendResult>, StoreError> {
+        let mut conn = self.pool.acquire().await?;
+        self.append_many_on(&mut conn, batches, hook).await
+    }
+
+    /// [`EventStore::append_many`] on a connection the caller holds, so that a command which reads before it
+    /// writes takes one connection from the pool, not one per statement: sqlx checks every connection it
+    /// takes back with a round trip. `conn` must not be inside a transaction.
+    pub async fn append_many_on(
+        &self,
+        conn: &mut PgConnection,
         mut batches: Vec<StreamAppend>,
         hook: Option<AppendHook<'_>>,
     ) -> Result<Vec<AppendResult>, StoreError> {
@@ -122,20 +135,23 @@ impl EventStore {
             && !batch.events.is_empty()
             && let Some((base, prev)) = self.known_head(batch)
         {
-            match self.try_fast(batch, base, &prev).await {
+            match self.try_fast(&mut *conn, batch, base, &prev).await {
                 Ok(Some(result)) => return Ok(vec![result]),
                 Ok(None) => {}
-                Err(err) => return self.maybe_already_appended(&batches, err).await,
+                Err(err) => return self.maybe_already_appended(conn, &batches, err).await,
             }
         }
         let mut hook = hook;
         let mut together = true;
         for _ in 0..ANY_RETRIES {
-            match self.try_append(&batches, &mut hook, together).await {
+            match self
+                .try_append(&mut *conn, &batches, &mut hook, together)
+                .await
+            {
                 Ok(Attempt::Done(results)) => return Ok(results),
                 Ok(Attempt::LostRace) => {}
                 Ok(Attempt::OneByOne) => together = false,
-                Err(err) => return self.maybe_already_appended(&batches, err).await,
+                Err(err) => return self.maybe_already_appended(conn, &batches, err).await,
             }
         }
         Err(StoreError::Conflict {
@@ -150,12 +166,13 @@ impl EventStore {
 
     async fn try_append(
         &self,
+        conn: &mut PgConnection,
         batches: &[StreamAppend],
         hook: &mut Option<AppendHook<'_>>,
         together: bool,
     ) -> Result<Attempt, StoreError> {
         let recorded_at = micros(self.clock.now());
-        let mut tx = self.pool.begin().await?;
+        let mut tx = sqlx::Connection::begin(conn).await?;
         let mut results = Vec::with_capacity(batches.len());
         let mut heads = Vec::with_capacity(batches.len());
         let places: Vec<Place> = batches
@@ -238,6 +255,7 @@ impl EventStore {
     /// wanted it, the append is an idempotent retry and succeeds; otherwise the error stands.
     async fn maybe_already_appended(
         &self,
+        conn: &mut PgConnection,
         batches: &[StreamAppend],
         err: StoreError,
     ) -> Result<Vec<AppendResult>, StoreError> {
@@ -257,7 +275,7 @@ impl EventStore {
             "select event_id, stream_id, stream_version from events where event_id = any($1)",
         )
         .bind(&ids)
-        .fetch_all(&self.pool)
+        .fetch_all(conn)
         .await?;
         if rows.is_empty() {
             return Err(err);
@@ -320,21 +338,16 @@ impl EventStore {
     /// conflict from a stale hint).
     async fn try_fast(
         &self,
+        conn: &mut PgConnection,
         batch: &StreamAppend,
         base: i64,
         prev: &[u8],
     ) -> Result<Option<AppendResult>, StoreError> {
         let recorded_at = micros(self.clock.now());
-        let Some((version, head)) = cas_and_insert(
-            &self.pool,
-            self.identity.epoch,
-            batch,
-            base,
-            prev,
-            recorded_at,
-        )
-        .await?
-        .to
+        let Some((version, head)) =
+            cas_and_insert(conn, self.identity.epoch, batch, base, prev, recorded_at)
+                .await?
+                .to
         else {
             return Ok(None);
         };

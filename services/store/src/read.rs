@@ -35,6 +35,17 @@ impl EventStore {
         after_version: i64,
         limit: i64,
     ) -> Result<Vec<StoredEvent>, StoreError> {
+        self.read_stream_with(&self.pool, stream_id, after_version, limit)
+            .await
+    }
+
+    async fn read_stream_with<'e>(
+        &self,
+        executor: impl sqlx::PgExecutor<'e>,
+        stream_id: &str,
+        after_version: i64,
+        limit: i64,
+    ) -> Result<Vec<StoredEvent>, StoreError> {
         let sql = format!(
             "select {COLUMNS} from events where stream_id = $1 and stream_version > $2 \
              order by stream_version limit $3"
@@ -43,7 +54,7 @@ impl EventStore {
             .bind(stream_id)
             .bind(after_version)
             .bind(limit)
-            .fetch_all(&self.pool)
+            .fetch_all(executor)
             .await?;
         rows.iter().map(|r| self.decode(r)).collect()
     }
@@ -209,7 +220,19 @@ impl EventStore {
         &self,
         stream_id: &str,
     ) -> Result<(A, i64), StoreError> {
-        let events = self.read_stream_all(stream_id).await?;
+        self.load_with(&self.pool, stream_id).await
+    }
+
+    /// [`EventStore::load`] through `executor`: a connection the caller holds for a whole command (see
+    /// [`EventStore::append_many_on`]).
+    pub async fn load_with<'e, A: events::Aggregate>(
+        &self,
+        executor: impl sqlx::PgExecutor<'e>,
+        stream_id: &str,
+    ) -> Result<(A, i64), StoreError> {
+        let events = self
+            .read_stream_with(executor, stream_id, 0, i64::MAX)
+            .await?;
         let version = events.last().map_or(0, |e| e.stream_version);
         let mut state = A::default();
         for stored in &events {

@@ -59,7 +59,8 @@ impl BookingService {
         ctx: &CommandContext,
     ) -> Result<Reply, ApiError> {
         let keyed = Keyed::new(catalog.business_id, ctx, "hold", request);
-        if let Some(reply) = keyed.replay(self.store().pool()).await? {
+        let mut conn = self.store().pool().acquire().await?;
+        if let Some(reply) = keyed.replay(&mut *conn).await? {
             return Ok(reply);
         }
         let service = catalog.service(request.service_id)?;
@@ -77,7 +78,7 @@ impl BookingService {
             prefer: None,
         };
         let step = self
-            .place(&target, &keyed, |placement, now| {
+            .place(conn, &target, &keyed, |placement, now| {
                 let expires_at = now + ttl;
                 let request = new_request(
                     catalog,
@@ -129,20 +130,26 @@ impl BookingService {
         ctx: &CommandContext,
     ) -> Result<Reply, ApiError> {
         let keyed = Keyed::new(catalog.business_id, ctx, "book", request);
-        if let Some(reply) = keyed.replay(self.store().pool()).await? {
+        // One connection for the reads and the append (see `place`).
+        let mut conn = self.store().pool().acquire().await?;
+        if let Some(reply) = keyed.replay(&mut *conn).await? {
             return Ok(reply);
         }
         let service = catalog.service(request.service_id)?;
         catalog.known_staff(request.staff_id)?;
         let client = self
-            .client_batch(catalog, request.client.as_ref(), ctx)
+            .client_batch(&mut conn, catalog, request.client.as_ref(), ctx)
             .await?;
-        if let Some(hold_id) = request.hold_id
-            && let Some(reply) = self
+        if let Some(hold_id) = request.hold_id {
+            // Booking a hold reads and writes through the pool: never hold a connection while taking another.
+            drop(conn);
+            if let Some(reply) = self
                 .book_held(catalog, hold_id, request, client.clone(), &keyed, ctx)
                 .await?
-        {
-            return Ok(reply);
+            {
+                return Ok(reply);
+            }
+            conn = self.store().pool().acquire().await?;
         }
         let booking_id = keyed.booking_id();
         let target = Target {
@@ -155,7 +162,7 @@ impl BookingService {
         };
         let client_id = client.as_ref().map(|(id, _)| *id);
         let step = self
-            .place(&target, &keyed, |placement, now| {
+            .place(conn, &target, &keyed, |placement, now| {
                 let request_ = new_request(
                     catalog,
                     booking_id,
@@ -242,8 +249,9 @@ impl BookingService {
             own: Some(appointment_id),
             prefer: state.placement.and_then(|p| p.staff_id),
         };
+        let conn = self.store().pool().acquire().await?;
         let step = self
-            .place(&target, &keyed, |placement, now| {
+            .place(conn, &target, &keyed, |placement, now| {
                 // Decided on the state loaded once; the expected version refuses it if the stream moved.
                 let events = decide(&state, &BookingCommand::Reschedule { to: placement }, now)
                     .map_err(booking_error)?;

@@ -76,8 +76,8 @@ pub fn widened(placement: &Placement) -> (DateTime<Utc>, DateTime<Utc>) {
 
 /// The allocations of `tenant` whose widened interval overlaps `[from, to)` (the `GiST` index on
 /// `(tenant_id, during)` answers it): what placing one booking needs, however many the business holds.
-pub async fn load_overlapping(
-    pool: &PgPool,
+pub async fn load_overlapping<'e>(
+    executor: impl sqlx::PgExecutor<'e>,
     tenant: Uuid,
     from: DateTime<Utc>,
     to: DateTime<Utc>,
@@ -90,7 +90,7 @@ pub async fn load_overlapping(
     .bind(tenant)
     .bind(from)
     .bind(to)
-    .fetch_all(pool)
+    .fetch_all(executor)
     .await?;
     rows.iter().map(decode).collect()
 }

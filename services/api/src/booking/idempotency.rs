@@ -5,7 +5,7 @@
 use axum::http::StatusCode;
 use serde::Serialize;
 use sha2::{Digest, Sha256};
-use sqlx::{PgPool, Row};
+use sqlx::Row;
 use uuid::Uuid;
 
 use super::Reply;
@@ -30,8 +30,8 @@ pub fn request_hash<R: Serialize>(operation: &str, request: &R) -> Vec<u8> {
 }
 
 /// The reply first given for `key`, if any; an error when the key was used for a different request.
-pub async fn replay(
-    pool: &PgPool,
+pub async fn replay<'e>(
+    executor: impl sqlx::PgExecutor<'e>,
     tenant: Uuid,
     key: &str,
     hash: &[u8],
@@ -42,7 +42,7 @@ pub async fn replay(
     )
     .bind(tenant)
     .bind(key)
-    .fetch_optional(pool)
+    .fetch_optional(executor)
     .await?;
     let Some(row) = row else {
         return Ok(None);

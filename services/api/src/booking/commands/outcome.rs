@@ -8,6 +8,7 @@ use domain::scheduling::ALTERNATIVE_SEARCH_DAYS;
 use events::NewEvent;
 use events::booking::{Placement, RequestKind, booking_stream};
 use events::client::{ClientDetails, ClientEvent, client_id_for_phone, client_stream};
+use sqlx::PgConnection;
 use store::{ExpectedVersion, StreamAppend};
 use uuid::Uuid;
 
@@ -246,6 +247,7 @@ impl BookingService {
     /// A client with a phone number keeps one id per business; without one, every booking is a new client.
     pub(super) async fn client_batch(
         &self,
+        conn: &mut PgConnection,
         catalog: &BusinessCatalog,
         input: Option<&ClientInput>,
         ctx: &CommandContext,
@@ -263,7 +265,10 @@ impl BookingService {
             email: input.email.clone(),
         };
         let stream = client_stream(client_id);
-        let (known, _) = self.store().load::<KnownClient>(stream.as_str()).await?;
+        let (known, _) = self
+            .store()
+            .load_with::<KnownClient>(conn, stream.as_str())
+            .await?;
         let now = self.now();
         let event = match known.0 {
             None => ClientEvent::ClientRegistered {

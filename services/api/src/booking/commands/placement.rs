@@ -8,6 +8,8 @@ use domain::scheduling::{
 };
 use events::billing::booking_usage_stream;
 use events::booking::{Alternative, Placement, booking_stream};
+use sqlx::pool::PoolConnection;
+use sqlx::{PgConnection, Postgres};
 use store::{ExpectedVersion, StreamAppend};
 use uuid::Uuid;
 
@@ -19,8 +21,11 @@ use crate::ApiError;
 
 impl BookingService {
     /// Tries to place `target`, deciding again after each lost race, until placed or taken.
+    /// Everything it reads and writes goes through `conn`, one connection for the whole placement, given back
+    /// to the pool when it returns (what comes after, such as a rejection's alternatives, takes its own).
     pub(super) async fn place(
         &self,
+        mut conn: PoolConnection<Postgres>,
         target: &Target<'_>,
         keyed: &Keyed,
         decide_at: impl Fn(Placement, DateTime<Utc>) -> Result<Made, ApiError>,
@@ -30,14 +35,14 @@ impl BookingService {
             let now = self.now();
             let (from, to) = decision_window(target);
             let allocations =
-                guard::load_overlapping(self.store().pool(), catalog.business_id, from, to).await?;
+                guard::load_overlapping(&mut *conn, catalog.business_id, from, to).await?;
             let Some(placement) = choose_placement(target, &allocations, now)? else {
                 return Ok(Step::Taken);
             };
             let resource = catalog.resource(placement.staff_id);
             let made = decide_at(placement, now)?;
             let (mut batches, mut release) = self
-                .expire_overlapping(target, &allocations, resource, &placement, now)
+                .expire_overlapping(&mut conn, target, &allocations, resource, &placement, now)
                 .await?;
             if let Some(own) = target.own {
                 release.push(own);
@@ -60,7 +65,7 @@ impl BookingService {
             batches.extend(made.extra);
             match self
                 .store()
-                .append_many(batches, Some(write.into_hook()))
+                .append_many_on(&mut conn, batches, Some(write.into_hook()))
                 .await
             {
                 Ok(_) => return Ok(Step::Done(made.reply)),
@@ -68,8 +73,7 @@ impl BookingService {
                     // Lost to someone: if it was the same idempotency key (a duplicate delivery racing
                     // this one), answer what it answered instead of trying again against its booking.
                     Refusal::Overlap | Refusal::Raced { .. }
-                        if keyed.is_keyed()
-                            && keyed.replay(self.store().pool()).await?.is_some() =>
+                        if keyed.is_keyed() && keyed.replay(&mut *conn).await?.is_some() =>
                     {
                         return Ok(Step::KeyTaken);
                     }
@@ -102,6 +106,7 @@ impl BookingService {
     /// and their rows to release: a dead hold must not stand in a live booking's way.
     async fn expire_overlapping(
         &self,
+        conn: &mut PgConnection,
         target: &Target<'_>,
         allocations: &[Allocation],
         resource: Uuid,
@@ -119,7 +124,10 @@ impl BookingService {
                 && from < a.during().1
         }) {
             let stream = booking_stream(dead.booking_id);
-            let (state, version) = self.store().load::<Booking>(stream.as_str()).await?;
+            let (state, version) = self
+                .store()
+                .load_with::<Booking>(&mut *conn, stream.as_str())
+                .await?;
             if let Ok(events) = decide(&state, &BookingCommand::ExpireHold, now) {
                 let ctx = CommandContext::default();
                 batches.push(StreamAppend::new(

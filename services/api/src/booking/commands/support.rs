@@ -9,7 +9,6 @@ use events::billing::{billing_event_id, booking_usage_stream};
 use events::booking::BookingEvent;
 use events::call::UsageEvent;
 use serde::Serialize;
-use sqlx::PgPool;
 use store::{ExpectedVersion, StreamAppend};
 use uuid::Uuid;
 
@@ -63,16 +62,22 @@ impl Keyed {
     }
 
     /// The reply first given for this key, if the key was used before.
-    pub async fn replay(&self, pool: &PgPool) -> Result<Option<Reply>, ApiError> {
+    pub async fn replay<'e>(
+        &self,
+        executor: impl sqlx::PgExecutor<'e>,
+    ) -> Result<Option<Reply>, ApiError> {
         match &self.key {
-            Some(key) => replay(pool, self.tenant, key, &self.hash).await,
+            Some(key) => replay(executor, self.tenant, key, &self.hash).await,
             None => Ok(None),
         }
     }
 
     /// After losing a race to the same key: its record was committed with the winner's events.
-    pub async fn replay_after_race(&self, pool: &PgPool) -> Result<Reply, ApiError> {
-        self.replay(pool).await?.ok_or_else(|| {
+    pub async fn replay_after_race<'e>(
+        &self,
+        executor: impl sqlx::PgExecutor<'e>,
+    ) -> Result<Reply, ApiError> {
+        self.replay(executor).await?.ok_or_else(|| {
             ApiError::new(
                 StatusCode::CONFLICT,
                 "conflict",
