@@ -516,3 +516,104 @@ async fn a_day_long_buffer_from_the_day_before_still_blocks_and_far_bookings_do_
     assert_eq!(far.status, StatusCode::CREATED);
     assert_disjoint(booked_intervals_from_events(&pool).await);
 }
+
+/// A command reads and appends through one connection of its own and gives it back before anything else
+/// takes one (`BookingService::place`). With a pool of one connection, a command that held its connection
+/// while taking another would wait for itself until the acquire timed out.
+#[sqlx::test(migrator = "store::MIGRATOR")]
+async fn every_booking_command_completes_on_a_pool_of_one_connection(pool: PgPool) {
+    let one = sqlx::postgres::PgPoolOptions::new()
+        .max_connections(1)
+        .acquire_timeout(std::time::Duration::from_secs(3))
+        .connect_with((*pool.connect_options()).clone())
+        .await
+        .unwrap();
+    let (service, clock) = service(one).await;
+    let catalog = catalog();
+    let ctx = CommandContext::default();
+
+    // A hold, booked by its holder (drops the connection for the hold's own path, then takes it again).
+    let hold = HoldRequest {
+        service_id: SHORT,
+        start: at("2027-03-02T14:00:00Z"),
+        staff_id: None,
+        ttl_seconds: Some(60),
+    };
+    let held = service
+        .hold(&catalog, &hold, &keyed("hold-1"))
+        .await
+        .unwrap();
+    assert_eq!(held.status, StatusCode::CREATED);
+    let hold_id: Uuid = serde_json::from_value(held.body["hold_id"].clone()).unwrap();
+    let mut from_hold = book(SHORT, "2027-03-02T14:00:00Z");
+    from_hold.hold_id = Some(hold_id);
+    let booked = service.book(&catalog, &from_hold, &ctx).await.unwrap();
+    assert_eq!(booked.status, StatusCode::CREATED);
+
+    // A keyed booking with a client, and its key replayed.
+    let mut with_client = book(LONG, "2027-03-02T16:00:00Z");
+    with_client.client = Some(ClientInput {
+        name: "Cleo".into(),
+        phone: Some("+15550001234".into()),
+        email: None,
+    });
+    let first = service
+        .book(&catalog, &with_client, &keyed("book-1"))
+        .await
+        .unwrap();
+    assert_eq!(first.status, StatusCode::CREATED);
+    let again = service
+        .book(&catalog, &with_client, &keyed("book-1"))
+        .await
+        .unwrap();
+    assert_eq!(again.body, first.body);
+
+    // A taken slot: rejected with alternatives read after the placement gave its connection back.
+    let taken = service
+        .book(&catalog, &book(SHORT, "2027-03-02T16:30:00Z"), &ctx)
+        .await
+        .unwrap();
+    assert_eq!(taken.status, StatusCode::CONFLICT);
+    assert!(!taken.body["alternatives"].as_array().unwrap().is_empty());
+
+    // Rescheduled onto an overlapping time of itself, then cancelled.
+    let id: Uuid = serde_json::from_value(first.body["id"].clone()).unwrap();
+    let moved = service
+        .reschedule(
+            &catalog,
+            id,
+            &RescheduleRequest {
+                start: at("2027-03-02T16:30:00Z"),
+                staff_id: None,
+            },
+            &ctx,
+        )
+        .await
+        .unwrap();
+    assert_eq!(moved.status, StatusCode::OK);
+    let cancelled = service.cancel(&catalog, id, None, &ctx).await.unwrap();
+    assert_eq!(cancelled.status, StatusCode::OK);
+
+    // An expired hold in the way is released inside the booking (its stream read through the same connection).
+    let hold = HoldRequest {
+        start: at("2027-03-03T15:00:00Z"),
+        ..hold
+    };
+    service.hold(&catalog, &hold, &ctx).await.unwrap();
+    clock.advance(TimeDelta::seconds(61));
+    let over_expired = service
+        .book(&catalog, &book(SHORT, "2027-03-03T15:00:00Z"), &ctx)
+        .await
+        .unwrap();
+    assert_eq!(over_expired.status, StatusCode::CREATED);
+    assert_eq!(count(&pool, "HoldExpired").await, 1);
+    assert!(
+        verify(service.store())
+            .await
+            .unwrap()
+            .differences
+            .is_empty()
+    );
+    // The test database is dropped after the test: this pool's connection must not keep it open.
+    service.store().pool().close().await;
+}
