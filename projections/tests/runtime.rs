@@ -10,6 +10,7 @@ use std::time::Duration;
 
 use events::{NewEvent, StreamKind};
 use futures::FutureExt as _;
+use futures::StreamExt as _;
 use futures::future::BoxFuture;
 use projections::event_counts::EventCounts;
 use projections::{ProjectionError, Projector, ProjectorRunner, RunnerConfig};
@@ -407,4 +408,112 @@ async fn a_stream_version_arriving_before_the_one_it_follows_stops_the_projector
         .await
         .unwrap();
     assert_eq!(counted, 6);
+}
+
+/// Records every event it applies in `seen_events`, whose key refuses a second application.
+struct Seen;
+
+impl Projector for Seen {
+    fn name(&self) -> &'static str {
+        "seen"
+    }
+    fn tables(&self) -> &'static [&'static str] {
+        &["seen_events"]
+    }
+    fn apply_all<'a>(
+        &'a self,
+        conn: &'a mut PgConnection,
+        events: &'a [&'a StoredEvent],
+    ) -> BoxFuture<'a, Result<(), sqlx::Error>> {
+        async move {
+            let positions: Vec<i64> = events.iter().map(|e| e.global_position).collect();
+            sqlx::query("insert into seen_events (global_position) select unnest($1::bigint[])")
+                .bind(&positions)
+                .execute(conn)
+                .await
+                .map(|_| ())
+        }
+        .boxed()
+    }
+}
+
+async fn wait_for(store: &EventStore, name: &str) {
+    let head = store.committed_head().await.unwrap();
+    for _ in 0..1200 {
+        let cp = projections::runtime::load_checkpoint(store.pool(), name)
+            .await
+            .unwrap();
+        if cp.position >= head {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("{name} never caught up");
+}
+
+#[sqlx::test(migrator = "store::MIGRATOR")]
+async fn a_group_shares_one_consumer_and_each_projector_applies_every_event_once_from_its_own_checkpoint(
+    pool: PgPool,
+) {
+    sqlx::query("create table seen_events (global_position bigint primary key)")
+        .execute(&pool)
+        .await
+        .unwrap();
+    let h = Harness::new(pool).await;
+    append_many_events(&h.store, 100).await;
+    // `event_counts` alone first, so that the group's two projectors start from different checkpoints.
+    let alone = h.projector(Arc::new(EventCounts), 30);
+    h.wait_caught_up().await;
+    alone.abort();
+    let _ = alone.await;
+    append_many_events(&h.store, 100).await;
+
+    let group = ProjectorRunner::group(
+        h.store.clone(),
+        h.js.clone(),
+        h.bus.clone(),
+        vec![Arc::new(EventCounts), Arc::new(Seen)],
+        RunnerConfig {
+            batch_size: 40,
+            ..RunnerConfig::default()
+        },
+    );
+    let stop = h.stop.clone();
+    let running = tokio::spawn(async move { group.run(stop).await.unwrap() });
+    append_many_events(&h.store, 100).await;
+    wait_for(&h.store, "event_counts").await;
+    wait_for(&h.store, "seen").await;
+
+    assert_eq!(
+        h.counts().await,
+        h.expected_counts().await,
+        "event_counts double-applied what it had applied alone, or lost events"
+    );
+    let (seen, distinct): (i64, i64) =
+        sqlx::query_as("select count(*), count(distinct global_position) from seen_events")
+            .fetch_one(h.store.pool())
+            .await
+            .unwrap();
+    assert_eq!(
+        (seen, distinct),
+        (300, 300),
+        "seen applied every event once"
+    );
+    let consumers: Vec<String> = {
+        let stream = h.js.get_stream(&h.bus.stream_name).await.unwrap();
+        let mut names = stream.consumer_names();
+        let mut out = Vec::new();
+        while let Some(name) = names.next().await {
+            out.push(name.unwrap());
+        }
+        out.sort();
+        out
+    };
+    assert_eq!(
+        consumers,
+        ["proj_event_counts", "proj_event_counts+seen"],
+        "the group reads through one consumer of its own (the first is the earlier single runner's)"
+    );
+    h.stop.cancel();
+    running.await.unwrap();
 }

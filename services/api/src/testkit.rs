@@ -56,16 +56,15 @@ impl TestApp {
             RelayConfig::default(),
         );
         tokio::spawn(relay.run(shutdown.clone()));
-        for projector in projections::all() {
-            let runner = projections::ProjectorRunner::new(
-                store.clone(),
-                js.clone(),
-                bus.clone(),
-                projector,
-                projections::RunnerConfig::default(),
-            );
-            tokio::spawn(runner.run(shutdown.clone()));
-        }
+        // As `voiceappoint dev` and `serve` run them: every projector through one consumer.
+        let runner = projections::ProjectorRunner::group(
+            store.clone(),
+            js.clone(),
+            bus.clone(),
+            projections::all(),
+            projections::RunnerConfig::default(),
+        );
+        tokio::spawn(runner.run(shutdown.clone()));
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
             .expect("bind");

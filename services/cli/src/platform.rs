@@ -113,17 +113,16 @@ pub async fn run_roles(
             ],
             Projectors::All | Projectors::None => projections::all(),
         };
-        for projector in selected {
-            let runner = projections::ProjectorRunner::new(
-                store.clone(),
-                js.clone(),
-                config.bus.clone(),
-                projector,
-                projections::RunnerConfig::default(),
-            );
-            let token = shutdown.clone();
-            tasks.spawn(async move { runner.run(token).await.context("projector") });
-        }
+        // One runner, one consumer for every projector of this process (see `ProjectorRunner`).
+        let runner = projections::ProjectorRunner::group(
+            store.clone(),
+            js.clone(),
+            config.bus.clone(),
+            selected,
+            projections::RunnerConfig::default(),
+        );
+        let token = shutdown.clone();
+        tasks.spawn(async move { runner.run(token).await.context("projector") });
     }
     if roles.api {
         let listener = tokio::net::TcpListener::bind(&config.http_addr)
