@@ -124,20 +124,9 @@ impl Harness {
         tokio::spawn(async move { runner.run(stop).await.unwrap() })
     }
 
-    /// Waits until the projector has applied the newest committed event. (Not `feed_head`: xmin is
-    /// cluster-wide, so under parallel tests the readable head can lag what is committed.)
+    /// Waits until `event_counts` has applied the newest committed event.
     async fn wait_caught_up(&self) {
-        let head = self.store.committed_head().await.unwrap();
-        for _ in 0..1200 {
-            let cp = projections::runtime::load_checkpoint(self.store.pool(), "event_counts")
-                .await
-                .unwrap();
-            if cp.position >= head {
-                return;
-            }
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-        panic!("projector never caught up");
+        wait_for(&self.store, "event_counts").await;
     }
 
     /// The read model, and what it must be, computed straight from the event log.
@@ -437,6 +426,8 @@ impl Projector for Seen {
     }
 }
 
+/// Waits until projector `name` has applied the newest committed event. (Not `feed_head`: xmin is
+/// cluster-wide, so under parallel tests the readable head can lag what is committed.)
 async fn wait_for(store: &EventStore, name: &str) {
     let head = store.committed_head().await.unwrap();
     for _ in 0..1200 {
