@@ -129,10 +129,14 @@ impl Running {
             if body.contains(needle) {
                 return body;
             }
-            assert!(
-                Instant::now() < deadline,
-                "{path} never showed {needle}: {body}"
-            );
+            if Instant::now() >= deadline {
+                // What the process says of its roles, for the failure report.
+                let ready = match reqwest::get(self.url("/readyz")).await {
+                    Ok(r) => r.text().await.unwrap_or_default(),
+                    Err(err) => err.to_string(),
+                };
+                panic!("{path} never showed {needle}: {body}\n/readyz: {ready}");
+            }
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
     }
