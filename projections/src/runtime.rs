@@ -44,8 +44,9 @@ impl Default for RunnerConfig {
 /// Runs projectors against JetStream until shut down: one, or several of one process through one consumer.
 ///
 /// A group shares the consumer so that each event is delivered to the process, and decoded, once rather
-/// than once per projector (with seven projectors, their consumers and the NATS client were about a third
-/// of the platform process's CPU under booking load). Every projector still applies in its own transaction with its own checkpoint; the
+/// than once per projector (with seven projectors, their consumption and the NATS client's connection task,
+/// which also carries the relay's publishes, were about a third of the platform process's CPU under booking
+/// load). Every projector still applies in its own transaction with its own checkpoint; the
 /// consumer starts after the lowest checkpoint, and a projector skips what it has already applied. A
 /// failure of one restarts the whole group's session, as it restarts a single projector's, and a stream
 /// gap stops the whole group, as it stops a single projector: run a projector in its own process

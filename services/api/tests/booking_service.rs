@@ -532,7 +532,7 @@ async fn every_booking_command_completes_on_a_pool_of_one_connection(pool: PgPoo
     let catalog = catalog();
     let ctx = CommandContext::default();
 
-    // A hold, booked by its holder (drops the connection for the hold's own path, then takes it again).
+    // A hold, booked by its holder.
     let hold = HoldRequest {
         service_id: SHORT,
         start: at("2027-03-02T14:00:00Z"),

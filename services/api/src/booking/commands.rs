@@ -140,16 +140,12 @@ impl BookingService {
         let client = self
             .client_batch(&mut conn, catalog, request.client.as_ref(), ctx)
             .await?;
-        if let Some(hold_id) = request.hold_id {
-            // Booking a hold reads and writes through the pool: never hold a connection while taking another.
-            drop(conn);
-            if let Some(reply) = self
-                .book_held(catalog, hold_id, request, client.clone(), &keyed, ctx)
+        if request.hold_id.is_some()
+            && let Some(reply) = self
+                .book_held(&mut conn, catalog, request, client.clone(), &keyed, ctx)
                 .await?
-            {
-                return Ok(reply);
-            }
-            conn = self.store().pool().acquire().await?;
+        {
+            return Ok(reply);
         }
         let booking_id = keyed.booking_id();
         let target = Target {
@@ -229,11 +225,14 @@ impl BookingService {
             "reschedule",
             &(appointment_id, request),
         );
-        if let Some(reply) = keyed.replay(self.store().pool()).await? {
+        let mut conn = self.store().pool().acquire().await?;
+        if let Some(reply) = keyed.replay(&mut *conn).await? {
             return Ok(reply);
         }
         let stream = booking_stream(appointment_id);
-        let (state, version) = self.load_appointment(catalog, appointment_id).await?;
+        let (state, version) = self
+            .load_appointment(&mut *conn, catalog, appointment_id)
+            .await?;
         let service_id = state.service_id.unwrap_or_default();
         let service = catalog
             .services
@@ -249,7 +248,6 @@ impl BookingService {
             own: Some(appointment_id),
             prefer: state.placement.and_then(|p| p.staff_id),
         };
-        let conn = self.store().pool().acquire().await?;
         let step = self
             .place(conn, &target, &keyed, |placement, now| {
                 // Decided on the state loaded once; the expected version refuses it if the stream moved.
@@ -355,10 +353,14 @@ impl BookingService {
         ctx: &CommandContext,
     ) -> Result<Reply, ApiError> {
         let keyed = Keyed::new(catalog.business_id, ctx, status, &appointment_id);
-        if let Some(reply) = keyed.replay(self.store().pool()).await? {
+        // One connection for the reads and the append, as a booking takes.
+        let mut conn = self.store().pool().acquire().await?;
+        if let Some(reply) = keyed.replay(&mut *conn).await? {
             return Ok(reply);
         }
-        let (state, version) = self.load_appointment(catalog, appointment_id).await?;
+        let (state, version) = self
+            .load_appointment(&mut *conn, catalog, appointment_id)
+            .await?;
         let now = self.now();
         let events = decide(&state, &command, now).map_err(booking_error)?;
         let placement = state
@@ -392,13 +394,13 @@ impl BookingService {
         };
         match self
             .store()
-            .append_many(vec![batch], Some(write.into_hook()))
+            .append_many_on(&mut conn, vec![batch], Some(write.into_hook()))
             .await
         {
             Ok(_) => Ok(reply),
             Err(err) => match guard::classify(err) {
                 Refusal::KeyTaken | Refusal::Raced { .. } if keyed.is_keyed() => {
-                    keyed.replay_after_race(self.store().pool()).await
+                    keyed.replay_after_race(&mut *conn).await
                 }
                 Refusal::Raced { .. } => Err(ApiError::new(
                     axum::http::StatusCode::CONFLICT,
@@ -414,14 +416,15 @@ impl BookingService {
     }
 
     /// An appointment of this business: 404 when unknown or another tenant's.
-    pub(crate) async fn load_appointment(
+    pub(crate) async fn load_appointment<'e>(
         &self,
+        executor: impl sqlx::PgExecutor<'e>,
         catalog: &BusinessCatalog,
         appointment_id: Uuid,
     ) -> Result<(Booking, i64), ApiError> {
         let (state, version) = self
             .store()
-            .load::<Booking>(booking_stream(appointment_id).as_str())
+            .load_with::<Booking>(executor, booking_stream(appointment_id).as_str())
             .await?;
         if state.business_id != Some(catalog.business_id) {
             return Err(ApiError::not_found("appointment"));

@@ -101,7 +101,9 @@ impl BookingService {
             placement,
         );
         let (state, expected) = if kind == RequestKind::Reschedule {
-            let (state, version) = self.load_appointment(catalog, booking_id).await?;
+            let (state, version) = self
+                .load_appointment(self.store().pool(), catalog, booking_id)
+                .await?;
             (state, ExpectedVersion::Exact(version))
         } else {
             (Booking::default(), ExpectedVersion::NoStream)
@@ -149,20 +151,24 @@ impl BookingService {
         }
     }
 
-    /// Books the holder's live hold. `None` when the hold has expired: the caller then books the slot
-    /// afresh (and the dead hold is released with `HoldExpired` if it is in the way).
+    /// Books the holder's live hold (`request.hold_id`). `None` when the request names no hold or the hold
+    /// has expired: the caller then books the slot afresh (and the dead hold is released with `HoldExpired`
+    /// if it is in the way).
     pub(super) async fn book_held(
         &self,
+        conn: &mut PgConnection,
         catalog: &BusinessCatalog,
-        hold_id: Uuid,
         request: &BookRequest,
         client: ClientBatch,
         keyed: &Keyed,
         ctx: &CommandContext,
     ) -> Result<Option<Reply>, ApiError> {
+        let Some(hold_id) = request.hold_id else {
+            return Ok(None);
+        };
         let (state, version) = self
             .store()
-            .load::<Booking>(booking_stream(hold_id).as_str())
+            .load_with::<Booking>(&mut *conn, booking_stream(hold_id).as_str())
             .await?;
         let Some(placement) = state
             .placement
@@ -224,14 +230,14 @@ impl BookingService {
         };
         match self
             .store()
-            .append_many(batches, Some(write.into_hook()))
+            .append_many_on(&mut *conn, batches, Some(write.into_hook()))
             .await
         {
             Ok(_) => Ok(Some(reply)),
             Err(err) => match guard::classify(err) {
-                Refusal::KeyTaken => keyed.replay_after_race(self.store().pool()).await.map(Some),
+                Refusal::KeyTaken => keyed.replay_after_race(conn).await.map(Some),
                 Refusal::Raced { .. } if keyed.is_keyed() => {
-                    keyed.replay_after_race(self.store().pool()).await.map(Some)
+                    keyed.replay_after_race(conn).await.map(Some)
                 }
                 Refusal::Other(err) => Err(err.into()),
                 Refusal::Raced { .. } | Refusal::Overlap => Err(ApiError::new(
