@@ -178,17 +178,21 @@ impl GuardWrite {
         }
         let row = self.insert.as_ref();
         let during = row.map(Allocation::during);
-        let lock_keys = row.zip(during).map_or_else(Vec::new, |(row, (from, to))| {
-            resource_day_keys(self.tenant, row.resource_id, from, to)
-        });
+        let (lock_keys, shared): (Vec<String>, Vec<bool>) = row
+            .zip(during)
+            .map(|(row, (from, to))| lock_keys(self.tenant, row.resource_id, from, to))
+            .unwrap_or_default()
+            .into_iter()
+            .unzip();
         let record = self.idempotency.as_ref();
-        // `locked` takes every day's lock before the allocation insert can run (the insert reads its
-        // row), so overlapping inserts take turns as `resource_day_keys` describes. Data-modifying `with`
-        // parts always run to completion, so the statement selects nothing of its own.
+        // `locked` takes the locks, in the order given, before the allocation insert can run (the insert
+        // reads its row), so overlapping inserts take turns as [`lock_keys`] describes. Data-modifying
+        // `with` parts always run to completion, so the statement selects nothing of its own.
         sqlx::query(
             "with locked as ( \
-               select count(pg_advisory_xact_lock(hashtextextended(k, 0))) as n \
-               from unnest($1::text[]) as t(k)), \
+               select count(case when s then pg_advisory_xact_lock_shared(hashtextextended(k, 0)) \
+                                 else pg_advisory_xact_lock(hashtextextended(k, 0)) end) as n \
+               from unnest($1::text[], $18::bool[]) as t(k, s)), \
              allocation as ( \
                insert into allocations (tenant_id, resource_id, booking_id, kind, starts_at, ends_at, \
                  buffer_before_minutes, buffer_after_minutes, during, expires_at) \
@@ -216,6 +220,7 @@ impl GuardWrite {
         .bind(record.map(|r| &r.response))
         .bind(record.and_then(|r| r.booking_id))
         .bind(self.now)
+        .bind(&shared)
         .execute(&mut *conn)
         .await
         .map(|_| ())
@@ -226,24 +231,52 @@ fn minutes(value: u32) -> i32 {
     i32::try_from(value).unwrap_or(i32::MAX)
 }
 
-/// The advisory-lock keys of every UTC day `[from, to)` touches on `resource`, in ascending order. Two
-/// overlapping allocations share a day, so their inserts take turns: the second sees the first committed and
-/// fails the exclusion constraint at once. Without it, two racing inserts each enter the index and then wait
-/// for the other's verdict — a deadlock Postgres breaks only after `deadlock_timeout` (1 s), which showed as
-/// one-second stalls among racing callers. Inserts on different days or resources do not wait for each other.
-fn resource_day_keys(
+/// An allocation whose widened interval touches at most this many quarter hours locks those quarters (and
+/// its days in shared mode); a longer one locks its whole days exclusively. The bound keeps a day-long
+/// service from taking a hundred locks.
+const MOST_QUARTERS_LOCKED: i64 = 16;
+
+/// A quarter hour in microseconds, the grain of the finer locks.
+const QUARTER_MICROS: i64 = 15 * 60 * 1_000_000;
+
+/// The advisory locks an allocation of `[from, to)` on `resource` takes before its insert, in the one order
+/// every transaction takes them in (so lock waits can never form a cycle), each with whether it is taken
+/// shared.
+///
+/// Two overlapping allocations must take turns: the second then sees the first committed and fails the
+/// exclusion constraint at once. Without the locks, two racing inserts each enter the index and then wait for
+/// the other's verdict — a deadlock Postgres breaks only after `deadlock_timeout` (1 s), which showed as
+/// one-second stalls among racing callers. Two locks, by size:
+///
+/// - an allocation spanning at most [`MOST_QUARTERS_LOCKED`] quarter hours takes every UTC day it touches
+///   **shared** and every quarter hour it touches **exclusively**;
+/// - a longer one takes every day it touches **exclusively**.
+///
+/// Overlapping allocations share a day and a quarter hour, so two short ones meet on an exclusive quarter,
+/// and a long one meets anything on an exclusive day. Allocations that merely share a day — the same staff
+/// member's 09:00 and 09:30, booked at once by two callers — do not wait for each other.
+fn lock_keys(
     tenant: Uuid,
     resource: Uuid,
     from: DateTime<Utc>,
     to: DateTime<Utc>,
-) -> Vec<String> {
-    let first = from.date_naive();
-    let last = (to - TimeDelta::microseconds(1)).date_naive().max(first);
-    first
+) -> Vec<(String, bool)> {
+    let last_instant = (to - TimeDelta::microseconds(1)).max(from);
+    let first_day = from.date_naive();
+    let last_day = last_instant.date_naive();
+    let first_quarter = from.timestamp_micros().div_euclid(QUARTER_MICROS);
+    let last_quarter = last_instant.timestamp_micros().div_euclid(QUARTER_MICROS);
+    let fine = last_quarter - first_quarter < MOST_QUARTERS_LOCKED;
+    let days = first_day
         .iter_days()
-        .take_while(|d| *d <= last)
-        .map(|d| format!("allocation:{tenant}:{resource}:{d}"))
-        .collect()
+        .take_while(|d| *d <= last_day)
+        .map(|d| (format!("allocation:{tenant}:{resource}:{d}"), fine));
+    let quarters = (first_quarter..=last_quarter)
+        .filter(|_| fine)
+        .map(|q| (format!("allocation:{tenant}:{resource}:q{q}"), false));
+    let mut keys: Vec<(String, bool)> = days.chain(quarters).collect();
+    keys.sort_unstable();
+    keys
 }
 
 /// Why a guarded append did not go through, as far as booking cares.
@@ -279,4 +312,70 @@ fn is_deadlock(err: &sqlx::Error) -> bool {
     err.as_database_error()
         .and_then(sqlx::error::DatabaseError::code)
         .is_some_and(|code| code == "40P01" || code == "40001")
+}
+
+#[cfg(test)]
+mod tests {
+    use chrono::TimeZone as _;
+    use proptest::prelude::*;
+
+    use super::*;
+
+    /// Whether two transactions holding `a` and `b` must take turns: they share a key that one of them
+    /// holds exclusively.
+    fn conflict(a: &[(String, bool)], b: &[(String, bool)]) -> bool {
+        a.iter()
+            .any(|(k, shared)| b.iter().any(|(j, other)| k == j && !(*shared && *other)))
+    }
+
+    fn at(minute: i64) -> DateTime<Utc> {
+        Utc.with_ymd_and_hms(2027, 3, 10, 0, 0, 0).unwrap() + TimeDelta::minutes(minute)
+    }
+
+    proptest! {
+        /// The guarantee the deadlock avoidance rests on: overlapping allocations of one resource always
+        /// meet on a lock, whatever their lengths; ones on another resource never do.
+        #[test]
+        fn overlapping_allocations_always_conflict(
+            a_start in 0i64..4_320, a_len in 1i64..2_000,
+            b_start in 0i64..4_320, b_len in 1i64..2_000,
+        ) {
+            let (tenant, resource) = (Uuid::nil(), Uuid::from_u128(1));
+            let a = lock_keys(tenant, resource, at(a_start), at(a_start + a_len));
+            let b = lock_keys(tenant, resource, at(b_start), at(b_start + b_len));
+            let overlap = a_start < b_start + b_len && b_start < a_start + a_len;
+            if overlap {
+                prop_assert!(conflict(&a, &b), "{a:?} / {b:?}");
+            }
+            let elsewhere = lock_keys(tenant, Uuid::from_u128(2), at(b_start), at(b_start + b_len));
+            prop_assert!(!conflict(&a, &elsewhere));
+            let mut sorted = a.clone();
+            sorted.sort();
+            prop_assert_eq!(a, sorted, "one global order");
+        }
+    }
+
+    #[test]
+    fn adjacent_short_allocations_on_one_day_do_not_wait_for_each_other() {
+        let (tenant, resource) = (Uuid::nil(), Uuid::from_u128(1));
+        let nine = lock_keys(tenant, resource, at(540), at(570));
+        let half_past = lock_keys(tenant, resource, at(570), at(600));
+        assert!(!conflict(&nine, &half_past), "{nine:?} / {half_past:?}");
+        assert_eq!(nine.len(), 3, "the day shared, two quarters: {nine:?}");
+    }
+
+    #[test]
+    fn a_long_allocation_locks_its_days_alone() {
+        let (tenant, resource) = (Uuid::nil(), Uuid::from_u128(1));
+        let spa_day = lock_keys(tenant, resource, at(1_380), at(1_380 + 8 * 60));
+        assert_eq!(
+            spa_day,
+            vec![
+                (format!("allocation:{tenant}:{resource}:2027-03-10"), false),
+                (format!("allocation:{tenant}:{resource}:2027-03-11"), false),
+            ]
+        );
+        let short = lock_keys(tenant, resource, at(1_500), at(1_530));
+        assert!(conflict(&spa_day, &short));
+    }
 }
