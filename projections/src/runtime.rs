@@ -403,22 +403,10 @@ async fn check_continuity(
         .iter()
         .map(|e| (e.stream_id.as_str(), e.stream_version - 1))
         .unzip();
-    let rows = sqlx::query(
-        "select e.stream_id, e.epoch, e.tx_id::text::bigint as tx_id, e.global_position \
-         from unnest($1::text[], $2::bigint[]) as w(s, v) \
-         join events e on e.stream_id = w.s and e.stream_version = w.v",
-    )
-    .bind(&streams)
-    .bind(&versions)
-    .fetch_all(&mut *conn)
-    .await?;
-    let passed: HashMap<String, bool> = rows
-        .iter()
-        .map(|r| (r.get("stream_id"), position_of(r) <= checkpoint))
-        .collect();
+    let found = store::read::feed_positions(&mut *conn, &streams, &versions).await?;
     match earlier
         .into_iter()
-        .find(|e| !passed.get(&e.stream_id).copied().unwrap_or(false))
+        .find(|e| found.get(&e.stream_id).is_none_or(|at| *at > checkpoint))
     {
         Some(e) => Err(gap(e, e.stream_version - 1)),
         None => Ok(()),

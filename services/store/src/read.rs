@@ -5,6 +5,8 @@
 //! row is inserted but become visible at commit, out of order; a reader that checkpointed "highest
 //! position seen" would skip an event committed late, forever. Reading below xmin instead waits for it.
 
+use std::collections::HashMap;
+
 use futures::TryStreamExt as _;
 use sqlx::Row;
 use sqlx::postgres::PgRow;
@@ -25,6 +27,28 @@ pub fn position_of(row: &PgRow) -> FeedPosition {
         tx_id: row.get("tx_id"),
         global_position: row.get("global_position"),
     }
+}
+
+/// Where the events `(stream, version)` lie in the feed, by stream; an event not stored is absent. One
+/// indexed read (projectors check with it that a stream continuing from an earlier batch does continue).
+pub async fn feed_positions<'e>(
+    executor: impl sqlx::PgExecutor<'e>,
+    streams: &[&str],
+    versions: &[i64],
+) -> Result<HashMap<String, FeedPosition>, sqlx::Error> {
+    let rows = sqlx::query(
+        "select e.stream_id, e.epoch, e.tx_id::text::bigint as tx_id, e.global_position \
+         from unnest($1::text[], $2::bigint[]) as w(s, v) \
+         join events e on e.stream_id = w.s and e.stream_version = w.v",
+    )
+    .bind(streams)
+    .bind(versions)
+    .fetch_all(executor)
+    .await?;
+    Ok(rows
+        .iter()
+        .map(|r| (r.get("stream_id"), position_of(r)))
+        .collect())
 }
 
 impl EventStore {
