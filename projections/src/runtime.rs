@@ -56,6 +56,9 @@ pub struct ProjectorRunner {
     js: jetstream::Context,
     bus: BusConfig,
     projectors: Vec<Arc<dyn Projector>>,
+    /// The durable consumer's name: `proj_<name>` for one projector (as it always was), the names joined
+    /// by `+` for a group.
+    durable: String,
     cfg: RunnerConfig,
 }
 
@@ -85,26 +88,23 @@ impl ProjectorRunner {
         projectors: Vec<Arc<dyn Projector>>,
         cfg: RunnerConfig,
     ) -> Self {
+        let names: Vec<&str> = projectors.iter().map(|p| p.name()).collect();
+        let durable = format!("proj_{}", names.join("+"));
         Self {
             store,
             js,
             bus,
             projectors,
+            durable,
             cfg,
         }
-    }
-
-    /// The durable consumer of this set of projectors: `proj_<name>` for one (as it always was).
-    fn durable(&self) -> String {
-        let names: Vec<&str> = self.projectors.iter().map(|p| p.name()).collect();
-        format!("proj_{}", names.join("+"))
     }
 
     /// Consumes and applies until `shutdown`; transient NATS or Postgres failures are retried.
     pub async fn run(self, shutdown: CancellationToken) -> Result<(), ProjectionError> {
         let mut backoff = Duration::from_millis(100);
+        let name = &self.durable;
         while !shutdown.is_cancelled() {
-            let name = self.durable();
             match self.consume(&shutdown).await {
                 Ok(()) => backoff = Duration::from_millis(100),
                 Err(
@@ -132,12 +132,11 @@ impl ProjectorRunner {
     async fn consume(&self, shutdown: &CancellationToken) -> Result<(), ProjectionError> {
         let checkpoint = self.lowest_checkpoint().await?;
         let stream = bus::ensure_stream(&self.js, &self.bus, self.store.identity()).await?;
-        let durable = self.durable();
         // The checkpoint in Postgres is the truth; the consumer is recreated to start right after it.
-        let _ = stream.delete_consumer(&durable).await;
+        let _ = stream.delete_consumer(&self.durable).await;
         let consumer: consumer::PullConsumer = stream
             .create_consumer(consumer::pull::Config {
-                durable_name: Some(durable),
+                durable_name: Some(self.durable.clone()),
                 ack_policy: consumer::AckPolicy::All,
                 deliver_policy: consumer::DeliverPolicy::ByStartSequence {
                     start_sequence: checkpoint.stream_seq + 1,
@@ -189,7 +188,7 @@ impl ProjectorRunner {
                 }
                 if seq > next_seq {
                     tracing::warn!(
-                        projector = %self.durable(),
+                        projector = %self.durable,
                         seq,
                         next_seq,
                         "sequence hole; recreating consumer"

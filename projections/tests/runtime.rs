@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use events::{NewEvent, StreamKind};
 use futures::FutureExt as _;
-use futures::StreamExt as _;
+use futures::TryStreamExt as _;
 use futures::future::BoxFuture;
 use projections::event_counts::EventCounts;
 use projections::{ProjectionError, Projector, ProjectorRunner, RunnerConfig};
@@ -490,16 +490,9 @@ async fn a_group_shares_one_consumer_and_each_projector_applies_every_event_once
         (300, 300),
         "seen applied every event once"
     );
-    let consumers: Vec<String> = {
-        let stream = h.js.get_stream(&h.bus.stream_name).await.unwrap();
-        let mut names = stream.consumer_names();
-        let mut out = Vec::new();
-        while let Some(name) = names.next().await {
-            out.push(name.unwrap());
-        }
-        out.sort();
-        out
-    };
+    let stream = h.js.get_stream(&h.bus.stream_name).await.unwrap();
+    let mut consumers: Vec<String> = stream.consumer_names().try_collect().await.unwrap();
+    consumers.sort();
     assert_eq!(
         consumers,
         ["proj_event_counts", "proj_event_counts+seen"],

@@ -124,6 +124,16 @@ fn book(service_id: Uuid, start: &str) -> BookRequest {
     }
 }
 
+/// A hold of `service_id` at `start` for anyone, expiring after `ttl_seconds` (`None`: the default).
+fn hold_request(service_id: Uuid, start: &str, ttl_seconds: Option<u32>) -> HoldRequest {
+    HoldRequest {
+        service_id,
+        start: at(start),
+        staff_id: None,
+        ttl_seconds,
+    }
+}
+
 fn keyed(key: &str) -> CommandContext {
     CommandContext {
         idempotency_key: Some(key.into()),
@@ -273,12 +283,7 @@ async fn a_hold_blocks_others_until_it_expires_and_is_then_released_by_the_next_
     let (service, clock) = service(pool.clone()).await;
     let catalog = catalog();
     let ctx = CommandContext::default();
-    let hold = HoldRequest {
-        service_id: SHORT,
-        start: at("2027-03-02T15:00:00Z"),
-        staff_id: None,
-        ttl_seconds: Some(60),
-    };
+    let hold = hold_request(SHORT, "2027-03-02T15:00:00Z", Some(60));
     let held = service.hold(&catalog, &hold, &ctx).await.unwrap();
     assert_eq!(held.status, StatusCode::CREATED);
 
@@ -319,12 +324,7 @@ async fn the_holder_books_their_live_hold(pool: PgPool) {
     let (service, _) = service(pool.clone()).await;
     let catalog = catalog();
     let ctx = CommandContext::default();
-    let hold = HoldRequest {
-        service_id: LONG,
-        start: at("2027-03-02T15:00:00Z"),
-        staff_id: None,
-        ttl_seconds: None,
-    };
+    let hold = hold_request(LONG, "2027-03-02T15:00:00Z", None);
     let held = service.hold(&catalog, &hold, &ctx).await.unwrap();
     let hold_id: Uuid = serde_json::from_value(held.body["hold_id"].clone()).unwrap();
     let mut request = book(LONG, "2027-03-02T15:00:00Z");
@@ -533,12 +533,7 @@ async fn every_booking_command_completes_on_a_pool_of_one_connection(pool: PgPoo
     let ctx = CommandContext::default();
 
     // A hold, booked by its holder.
-    let hold = HoldRequest {
-        service_id: SHORT,
-        start: at("2027-03-02T14:00:00Z"),
-        staff_id: None,
-        ttl_seconds: Some(60),
-    };
+    let hold = hold_request(SHORT, "2027-03-02T14:00:00Z", Some(60));
     let held = service
         .hold(&catalog, &hold, &keyed("hold-1"))
         .await
@@ -595,10 +590,7 @@ async fn every_booking_command_completes_on_a_pool_of_one_connection(pool: PgPoo
     assert_eq!(cancelled.status, StatusCode::OK);
 
     // An expired hold in the way is released inside the booking (its stream read through the same connection).
-    let hold = HoldRequest {
-        start: at("2027-03-03T15:00:00Z"),
-        ..hold
-    };
+    let hold = hold_request(SHORT, "2027-03-03T15:00:00Z", Some(60));
     service.hold(&catalog, &hold, &ctx).await.unwrap();
     clock.advance(TimeDelta::seconds(61));
     let over_expired = service

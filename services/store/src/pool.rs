@@ -22,11 +22,10 @@ pub fn connect_options(url: &str) -> Result<PgConnectOptions, sqlx::Error> {
 ///
 /// sqlx checks a connection with a round trip (a `Sync` and its `ReadyForQuery`) when it goes back into
 /// the pool, and by default again when it is taken out: two round trips per use on top of the statements.
-/// A booking's request took a connection four times then (access check, client, allocations, the append's
-/// transaction; two now: the access check, and one for the whole booking), so that was eight extra round
-/// trips, and `perf` put a tenth of the platform process's CPU in them. The check on release stays (it also drains what a
-/// cancelled query left behind); the check on acquire is only made for a connection idle for
-/// [`PING_AFTER_IDLE`] or more — one released a moment ago passed the release check just then.
+/// `perf` once put a tenth of the platform process's CPU in them, when a booking took a connection four
+/// times (it takes two now: the access check, and one for the whole command). The check on release stays
+/// (it also drains what a cancelled query left behind); the check on acquire is only made for a connection
+/// idle for [`PING_AFTER_IDLE`] or more — one released a moment ago passed the release check just then.
 pub fn pool_options() -> PgPoolOptions {
     PgPoolOptions::new()
         .max_connections(32)

@@ -267,14 +267,18 @@ fn lock_keys(
     let first_quarter = from.timestamp_micros().div_euclid(QUARTER_MICROS);
     let last_quarter = last_instant.timestamp_micros().div_euclid(QUARTER_MICROS);
     let fine = last_quarter - first_quarter < MOST_QUARTERS_LOCKED;
-    let days = first_day
+    // Days are taken shared exactly when quarter hours are taken too.
+    let mut keys: Vec<(String, bool)> = first_day
         .iter_days()
         .take_while(|d| *d <= last_day)
-        .map(|d| (format!("allocation:{tenant}:{resource}:{d}"), fine));
-    let quarters = (first_quarter..=last_quarter)
-        .filter(|_| fine)
-        .map(|q| (format!("allocation:{tenant}:{resource}:q{q}"), false));
-    let mut keys: Vec<(String, bool)> = days.chain(quarters).collect();
+        .map(|d| (format!("allocation:{tenant}:{resource}:{d}"), fine))
+        .collect();
+    if fine {
+        keys.extend(
+            (first_quarter..=last_quarter)
+                .map(|q| (format!("allocation:{tenant}:{resource}:q{q}"), false)),
+        );
+    }
     keys.sort_unstable();
     keys
 }
